@@ -1,0 +1,91 @@
+"""Database connection, schema migrations and workspaces.
+
+The database is chosen by a SQLAlchemy URL: ``--db URL`` on the CLI, else the
+``PORTALPULSE_DB`` environment variable, else ``sqlite:///portalpulse.db`` in
+the working folder. The schema is owned by Alembic (``metrics/migrations``);
+:func:`connect` upgrades it to the latest revision on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from metrics.models import Workspace
+
+DEFAULT_URL = "sqlite:///portalpulse.db"
+DEFAULT_WORKSPACE = "default"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class DatabaseError(Exception):
+    """A database URL or connection problem the user can fix."""
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: the given one, else ``PORTALPULSE_DB``, else the SQLite default."""
+    return url or os.environ.get("PORTALPULSE_DB") or DEFAULT_URL
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` with SQLite tuned for a single-writer analytics file."""
+    resolved = database_url(url)
+    try:
+        parsed = make_url(resolved)
+    except ArgumentError as exc:
+        raise DatabaseError(f"invalid database URL {resolved!r}: {exc}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA cache_size=-200000")
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.close()
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the schema to the latest Alembic revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def connect(url: str | None = None) -> Engine:
+    """An engine on an up-to-date schema; raises :class:`DatabaseError` if unreachable."""
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+    except DatabaseError:
+        raise
+    except Exception as exc:  # driver errors differ per backend
+        raise DatabaseError(f"cannot open database {engine.url!r}: {exc}") from exc
+    return engine
+
+
+def workspace_id(conn: Connection, slug: str = DEFAULT_WORKSPACE, *, create: bool = True) -> int:
+    """The id of workspace ``slug``, created on first use when ``create`` is true."""
+    found = conn.scalar(select(Workspace.id).where(Workspace.slug == slug))
+    if found is not None:
+        return found
+    if not create:
+        raise DatabaseError(f"unknown workspace {slug!r}")
+    conn.execute(insert(Workspace).values(slug=slug, name=slug, created_at=datetime.now(UTC)))
+    return conn.scalar(select(Workspace.id).where(Workspace.slug == slug))

@@ -1,0 +1,226 @@
+"""The import contract of SPEC §2, as data: files, columns, parsers and references.
+
+Each file maps to one table. A column either holds text, an id, an enum value,
+a timestamp (stored as epoch milliseconds, UTC) or a date. A column that refers
+to another entity names that entity's file; the importer checks the reference
+against the ids already stored in the workspace and those in the same import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from metrics import models
+from metrics.models import PARTNER_PORTAL
+
+ACCOUNT_KINDS = ("customer", "partner")
+PARTNER_TYPES = ("referral", "reseller")
+PROJECT_STATUSES = ("not_started", "in_progress", "on_hold", "live", "cancelled")
+EVENT_TYPES = ("login", "page_view", "action")
+ACTIONS = (
+    "video_play",
+    "file_download",
+    "link_click",
+    "image_view",
+    "pdf_open",
+    "card_view",
+    "goal_complete",
+    "search",
+)
+DEVICES = ("desktop", "mobile", "tablet")
+RESOLUTIONS = ("self_service", "agent")
+
+
+def parse_text(raw: str) -> str:
+    return raw
+
+
+def parse_timestamp(raw: str) -> int:
+    """ISO 8601 instant → epoch milliseconds UTC; no offset means UTC."""
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not an ISO 8601 timestamp") from None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return models.to_millis(value.replace(tzinfo=UTC))
+
+
+def parse_date(raw: str) -> date:
+    """``YYYY-MM-DD`` → date."""
+    try:
+        if len(raw) != 10:
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def enum(*allowed: str) -> Callable[[str], str]:
+    """A parser accepting one of ``allowed`` (case and surrounding spaces ignored)."""
+
+    def parse(raw: str) -> str:
+        value = raw.lower()
+        if value not in allowed:
+            raise ValueError(f"{raw!r} is not one of {', '.join(allowed)}")
+        return value
+
+    parse.__name__ = f"enum({', '.join(allowed)})"
+    return parse
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: Callable[[str], object] = parse_text
+    required: bool = False
+    ref: str | None = None
+    """File name of the referenced entity (``users.csv``), checked against known ids."""
+    empty: object = None
+    """Value stored when the cell is empty."""
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    name: str
+    model: type[models.Base]
+    key: str
+    columns: tuple[Column, ...]
+    checks: tuple[Callable[[dict[str, object]], tuple[str, str] | None], ...] = field(default=())
+    """Row-level rules; each returns ``(column, message)`` for a bad row, else None."""
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+
+def _partner_type_only_for_partners(row: dict[str, object]) -> tuple[str, str] | None:
+    if row.get("partner_type") and row.get("kind") != "partner":
+        return "partner_type", "partner_type is only allowed on partner accounts"
+    return None
+
+
+def _action_kind_for_actions(row: dict[str, object]) -> tuple[str, str] | None:
+    if row.get("type") == "action" and not row.get("action"):
+        return "action", "an event of type 'action' needs an action kind"
+    return None
+
+
+def _id(name: str) -> Column:
+    return Column(name, required=True)
+
+
+FILES: tuple[FileSpec, ...] = (
+    FileSpec(
+        "team_members.csv",
+        models.TeamMember,
+        "member_id",
+        (_id("member_id"), Column("name", required=True), Column("email")),
+    ),
+    FileSpec(
+        "accounts.csv",
+        models.Account,
+        "account_id",
+        (
+            _id("account_id"),
+            Column("name", required=True),
+            Column("kind", enum(*ACCOUNT_KINDS), required=True),
+            Column("partner_type", enum(*PARTNER_TYPES)),
+            Column("owner_id", ref="team_members.csv"),
+        ),
+        checks=(_partner_type_only_for_partners,),
+    ),
+    FileSpec(
+        "projects.csv",
+        models.Project,
+        "project_id",
+        (
+            _id("project_id"),
+            Column("account_id", required=True, ref="accounts.csv"),
+            Column("name", required=True),
+            Column("owner_id", ref="team_members.csv"),
+            Column("status", enum(*PROJECT_STATUSES), required=True),
+            Column("playbook"),
+            Column("started_on", parse_date),
+            Column("target_live_on", parse_date),
+        ),
+    ),
+    FileSpec(
+        "users.csv",
+        models.User,
+        "user_id",
+        (
+            _id("user_id"),
+            Column("account_id", required=True, ref="accounts.csv"),
+            Column("name", required=True),
+            Column("email"),
+            Column("role"),
+        ),
+    ),
+    FileSpec("rooms.csv", models.Room, "room_id", (_id("room_id"), Column("name", required=True))),
+    FileSpec(
+        "resources.csv",
+        models.Resource,
+        "resource_id",
+        (_id("resource_id"), Column("title", required=True), Column("kind")),
+    ),
+    FileSpec(
+        "invites.csv",
+        models.Invite,
+        "invite_id",
+        (
+            _id("invite_id"),
+            Column("user_id", required=True, ref="users.csv"),
+            Column("project_id", ref="projects.csv", empty=PARTNER_PORTAL),
+            Column("sent_at", parse_timestamp, required=True),
+        ),
+    ),
+    FileSpec(
+        "events.csv",
+        models.Event,
+        "event_id",
+        (
+            _id("event_id"),
+            Column("user_id", required=True, ref="users.csv"),
+            Column("project_id", ref="projects.csv", empty=PARTNER_PORTAL),
+            Column("occurred_at", parse_timestamp, required=True),
+            Column("type", enum(*EVENT_TYPES), required=True),
+            Column("action", enum(*ACTIONS)),
+            Column("room_id", ref="rooms.csv"),
+            Column("resource_id", ref="resources.csv"),
+            Column("device", enum(*DEVICES)),
+        ),
+        checks=(_action_kind_for_actions,),
+    ),
+    FileSpec(
+        "tasks.csv",
+        models.Task,
+        "task_id",
+        (
+            _id("task_id"),
+            Column("project_id", required=True, ref="projects.csv"),
+            Column("title", required=True),
+            Column("assignee_user_id", ref="users.csv"),
+            Column("due_on", parse_date),
+            Column("completed_at", parse_timestamp),
+            Column("created_at", parse_timestamp),
+        ),
+    ),
+    FileSpec(
+        "tickets.csv",
+        models.Ticket,
+        "ticket_id",
+        (
+            _id("ticket_id"),
+            Column("user_id", required=True, ref="users.csv"),
+            Column("created_at", parse_timestamp, required=True),
+            Column("resolution", enum(*RESOLUTIONS)),
+        ),
+    ),
+)
+"""In dependency order: a file only refers to files listed before it."""
+
+FILES_BY_NAME = {spec.name: spec for spec in FILES}
+REQUIRED_FILES = ("accounts.csv",)

@@ -1,0 +1,326 @@
+"""Import of a SPEC §2 CSV folder (or of records from the API): all or nothing.
+
+Every row is validated — required columns and values, enums, timestamps and
+dates, references to other entities — and every error names its file, line and
+column. Rows are written in batches inside one transaction while validation goes
+on; after the first error nothing more is written, the remaining rows are still
+checked (up to ``max_errors``), and the transaction is rolled back, so a rejected
+import leaves the database exactly as it was. Files are streamed, so memory
+stays bounded whatever the number of events.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, exists, select
+
+from metrics.db import workspace_id as resolve_workspace
+from metrics.ingest import bulk
+from metrics.ingest.contract import FILES, FILES_BY_NAME, REQUIRED_FILES, FileSpec
+from metrics.ingest.sessions import SessionKey, rebuild
+from metrics.models import Event, Session
+
+BATCH = 20_000
+MAX_ERRORS = 100
+REFERENCED = {column.ref for spec in FILES for column in spec.columns if column.ref}
+
+Progress = Callable[[str, int, int], None]
+"""Called with (file name, bytes read, file size) as a file is read."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in the input, located by file, line (1 = header) and column."""
+
+    file: str
+    line: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}, line {self.line}"
+        if self.column:
+            where += f", column {self.column}"
+        return f"{where}: {self.message}"
+
+
+class ImportRejected(Exception):
+    """The input had errors; nothing of it was stored."""
+
+    def __init__(self, errors: list[RowError], total: int) -> None:
+        self.errors = errors
+        self.total = total
+        more = f" (showing the first {len(errors)})" if total > len(errors) else ""
+        super().__init__(f"import rejected: {total} error(s){more}")
+
+
+@dataclass
+class ImportReport:
+    """What an accepted import stored."""
+
+    rows: Counter[str] = field(default_factory=Counter)
+    keys_resessionized: int = 0
+    sessions_written: int = 0
+    seconds: float = 0.0
+
+    @property
+    def events(self) -> int:
+        return self.rows["events.csv"]
+
+
+class Importer:
+    """Validates and writes rows of the contract's files into one workspace.
+
+    Feed files in :data:`~metrics.ingest.contract.FILES` order (referenced
+    entities first), then call :meth:`finish` — it recomputes the sessions of
+    every changed key and raises :class:`ImportRejected` if anything was wrong.
+    The caller owns the transaction and must roll it back on that exception.
+    """
+
+    def __init__(
+        self, conn: Connection, workspace_id: int, *, max_errors: int = MAX_ERRORS
+    ) -> None:
+        self.conn = conn
+        self.workspace_id = workspace_id
+        self.max_errors = max_errors
+        self.errors: list[RowError] = []
+        self.error_total = 0
+        self.report = ImportReport()
+        self.changed: dict[SessionKey, int] = {}
+        self._known: dict[str, set[str]] = {}
+        self._unchecked: set[str] = set()
+        self._had_events = bool(
+            conn.scalar(select(exists().where(Event.workspace_id == workspace_id)))
+        )
+        self._had_sessions = bool(
+            conn.scalar(select(exists().where(Session.workspace_id == workspace_id)))
+        )
+        self._events: bulk.EventWriter | None = None
+        self._started = time.perf_counter()
+
+    # -- errors ----------------------------------------------------------------
+
+    @property
+    def failed(self) -> bool:
+        return self.error_total > 0
+
+    @property
+    def full(self) -> bool:
+        """Enough errors collected: stop reading."""
+        return self.error_total >= self.max_errors
+
+    def error(self, file: str, line: int, column: str | None, message: str) -> None:
+        self.error_total += 1
+        if len(self.errors) < self.max_errors:
+            self.errors.append(RowError(file, line, column, message))
+
+    # -- references --------------------------------------------------------------
+
+    def known(self, file_name: str) -> set[str]:
+        """Ids of ``file_name``'s entity stored in the workspace or seen in this import."""
+        if file_name not in self._known:
+            spec = FILES_BY_NAME[file_name]
+            table = spec.model.__table__
+            key = table.c[spec.key]
+            query = select(key).where(table.c.workspace_id == self.workspace_id)
+            self._known[file_name] = set(self.conn.scalars(query))
+        return self._known[file_name]
+
+    # -- rows ------------------------------------------------------------------------
+
+    def add_rows(self, spec: FileSpec, rows: Iterable[tuple[int, Mapping[str, str]]]) -> None:
+        """Validate and (while no error was found) write ``(line, raw row)`` pairs."""
+        keys = self.known(spec.name) if spec.name in REFERENCED else None
+        batch: list[dict[str, object]] = []
+        for line, raw in rows:
+            row = self._validate(spec, line, raw)
+            if keys is not None and (key := (raw.get(spec.key) or "").strip()):
+                keys.add(key)  # known even when the row is bad: no cascade of errors
+            if self.full:
+                break
+            if row is None or self.failed:
+                batch.clear()
+                continue
+            batch.append(row)
+            if len(batch) >= BATCH:
+                self._write(spec, batch)
+                batch = []
+        if batch and not self.failed:
+            self._write(spec, batch)
+
+    def _validate(
+        self, spec: FileSpec, line: int, raw: Mapping[str, str]
+    ) -> dict[str, object] | None:
+        row: dict[str, object] = {}
+        ok = True
+        for column in spec.columns:
+            value = (raw.get(column.name) or "").strip()
+            if not value:
+                if column.required:
+                    self.error(spec.name, line, column.name, "a value is required")
+                    ok = False
+                row[column.name] = column.empty
+                continue
+            try:
+                row[column.name] = column.parse(value)
+            except ValueError as exc:
+                self.error(spec.name, line, column.name, str(exc))
+                ok = False
+                continue
+            if (
+                column.ref
+                and column.ref not in self._unchecked
+                and value not in self.known(column.ref)
+            ):
+                entity = column.ref.removesuffix(".csv").removesuffix("s").replace("_", " ")
+                self.error(spec.name, line, column.name, f"unknown {entity} {value!r}")
+                ok = False
+        if ok:
+            for check in spec.checks:
+                problem = check(row)
+                if problem:
+                    self.error(spec.name, line, problem[0], problem[1])
+                    ok = False
+        return row if ok else None
+
+    def _write(self, spec: FileSpec, batch: list[dict[str, object]]) -> None:
+        self.report.rows[spec.name] += len(batch)
+        if spec.name != "events.csv":
+            for row in batch:
+                row["workspace_id"] = self.workspace_id
+            bulk.upsert(self.conn, spec.model.__table__, batch)
+            return
+        if self._events is None:
+            self._events = bulk.EventWriter(self.conn, self.workspace_id)
+        changed = self.changed
+        tuples = []
+        for row in batch:
+            values = tuple(row[c] for c in bulk.EVENT_COLUMNS)
+            tuples.append(values)
+            key = (values[1], values[2])
+            at = values[3]
+            if at < changed.get(key, at + 1):  # type: ignore[operator]
+                changed[key] = at  # type: ignore[assignment]
+        for key, at in self._events.write(tuples, find_old=self._had_events):
+            if at < changed.get(key, at + 1):
+                changed[key] = at
+
+    # -- files -----------------------------------------------------------------------
+
+    def add_file(self, path: Path, spec: FileSpec, progress: Progress | None = None) -> None:
+        """Read one CSV file of the contract."""
+        self.add_rows(spec, self._read_csv(path, spec, progress))
+
+    def _read_csv(
+        self, path: Path, spec: FileSpec, progress: Progress | None
+    ) -> Iterator[tuple[int, dict[str, str]]]:
+        size = path.stat().st_size
+        with path.open("rb") as binary:
+            text_stream = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+            reader = csv.reader(text_stream)
+            try:
+                header = next(reader, None)
+            except (UnicodeDecodeError, csv.Error) as exc:
+                self.error(spec.name, 1, None, f"unreadable header: {exc}")
+                self._unchecked.add(spec.name)
+                return
+            if header is None:
+                self.error(spec.name, 1, None, "the file is empty (a header row is required)")
+                self._unchecked.add(spec.name)
+                return
+            names = [h.strip().lower() for h in header]
+            missing = [c for c in spec.required if c not in names]
+            for column in missing:
+                self.error(spec.name, 1, column, "required column is missing from the header")
+            if missing:
+                self._unchecked.add(spec.name)
+                return
+            width = len(names)
+            done = 0
+            while True:
+                try:
+                    values = next(reader)
+                except StopIteration:
+                    break
+                except UnicodeDecodeError as exc:
+                    self.error(spec.name, reader.line_num + 1, None, f"not UTF-8: {exc.reason}")
+                    return
+                except csv.Error as exc:
+                    self.error(spec.name, reader.line_num, None, f"malformed CSV: {exc}")
+                    return
+                line = reader.line_num
+                if not values or (len(values) == 1 and not values[0].strip()):
+                    continue
+                if len(values) > width:
+                    self.error(
+                        spec.name,
+                        line,
+                        None,
+                        f"{len(values)} values for {width} columns (unquoted comma?)",
+                    )
+                    continue
+                yield line, dict(zip(names, values, strict=False))
+                done += 1
+                if progress is not None and done % BATCH == 0:
+                    progress(spec.name, binary.tell(), size)
+            if progress is not None:
+                progress(spec.name, size, size)
+
+    # -- end -----------------------------------------------------------------------
+
+    def finish(self) -> ImportReport:
+        """Recompute changed sessions, or raise :class:`ImportRejected` if anything failed."""
+        if self.failed:
+            raise ImportRejected(self.errors, self.error_total)
+        if self.changed:
+            self.report.keys_resessionized = len(self.changed)
+            self.report.sessions_written = rebuild(
+                self.conn, self.workspace_id, self.changed, fresh=not self._had_sessions
+            )
+        self.report.seconds = time.perf_counter() - self._started
+        return self.report
+
+
+def contract_files(folder: Path) -> list[tuple[Path, FileSpec]]:
+    """The contract's files present in ``folder``, in dependency order."""
+    if not folder.is_dir():
+        raise ImportRejected([RowError(str(folder), 0, None, "not a folder")], 1)
+    present = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
+    missing = [name for name in REQUIRED_FILES if name not in present]
+    if missing:
+        errors = [RowError(name, 0, None, "required file is missing") for name in missing]
+        raise ImportRejected(errors, len(errors))
+    return [(present[spec.name], spec) for spec in FILES if spec.name in present]
+
+
+def import_folder(
+    engine: Engine,
+    folder: Path,
+    *,
+    workspace: str = "default",
+    progress: Progress | None = None,
+    max_errors: int = MAX_ERRORS,
+) -> ImportReport:
+    """Import a CSV folder into ``workspace`` in one transaction; all or nothing."""
+    files = contract_files(folder)
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            importer = Importer(conn, resolve_workspace(conn, workspace), max_errors=max_errors)
+            for path, spec in files:
+                if importer.full:
+                    break
+                importer.add_file(path, spec, progress)
+            report = importer.finish()
+        except BaseException:
+            transaction.rollback()
+            raise
+        transaction.commit()
+    return report
