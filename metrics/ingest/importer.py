@@ -12,12 +12,12 @@ stays bounded whatever the number of events.
 from __future__ import annotations
 
 import csv
-import io
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import Connection, Engine, exists, select
 
@@ -29,6 +29,8 @@ from metrics.models import Event, Session
 
 BATCH = 20_000
 MAX_ERRORS = 100
+_TOO_WIDE = "\0too wide"
+"""Marks a CSV row with more values than header columns."""
 REFERENCED = {column.ref for spec in FILES for column in spec.columns if column.ref}
 
 Progress = Callable[[str, int, int], None]
@@ -160,6 +162,9 @@ class Importer:
     ) -> dict[str, object] | None:
         row: dict[str, object] = {}
         ok = True
+        if _TOO_WIDE in raw:
+            self.error(spec.name, line, None, raw[_TOO_WIDE])
+            return None
         for column in spec.columns:
             value = (raw.get(column.name) or "").strip()
             if not value:
@@ -223,53 +228,40 @@ class Importer:
     ) -> Iterator[tuple[int, dict[str, str]]]:
         size = path.stat().st_size
         with path.open("rb") as binary:
-            text_stream = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-            reader = csv.reader(text_stream)
+            reader = csv.reader(_utf8_lines(binary))
             try:
                 header = next(reader, None)
-            except (UnicodeDecodeError, csv.Error) as exc:
-                self.error(spec.name, 1, None, f"unreadable header: {exc}")
-                self._unchecked.add(spec.name)
-                return
-            if header is None:
-                self.error(spec.name, 1, None, "the file is empty (a header row is required)")
-                self._unchecked.add(spec.name)
-                return
-            names = [h.strip().lower() for h in header]
-            missing = [c for c in spec.required if c not in names]
-            for column in missing:
-                self.error(spec.name, 1, column, "required column is missing from the header")
-            if missing:
-                self._unchecked.add(spec.name)
-                return
-            width = len(names)
-            done = 0
-            while True:
-                try:
-                    values = next(reader)
-                except StopIteration:
-                    break
-                except UnicodeDecodeError as exc:
-                    self.error(spec.name, reader.line_num + 1, None, f"not UTF-8: {exc.reason}")
+                if header is None:
+                    self.error(spec.name, 1, None, "the file is empty (a header row is required)")
+                    self._unchecked.add(spec.name)
                     return
-                except csv.Error as exc:
-                    self.error(spec.name, reader.line_num, None, f"malformed CSV: {exc}")
+                names = [h.strip().lower() for h in header]
+                missing = [c for c in spec.required if c not in names]
+                for column in missing:
+                    self.error(spec.name, 1, column, "required column is missing from the header")
+                if missing:
+                    self._unchecked.add(spec.name)
                     return
-                line = reader.line_num
-                if not values or (len(values) == 1 and not values[0].strip()):
-                    continue
-                if len(values) > width:
-                    self.error(
-                        spec.name,
-                        line,
-                        None,
-                        f"{len(values)} values for {width} columns (unquoted comma?)",
-                    )
-                    continue
-                yield line, dict(zip(names, values, strict=False))
-                done += 1
-                if progress is not None and done % BATCH == 0:
-                    progress(spec.name, binary.tell(), size)
+                width = len(names)
+                for done, values in enumerate(reader, start=1):
+                    if not values or (len(values) == 1 and not values[0].strip()):
+                        continue
+                    row = dict(zip(names, values, strict=False))
+                    if len(values) > width:
+                        row[_TOO_WIDE] = (
+                            f"{len(values)} values for {width} columns (unquoted comma?)"
+                        )
+                    yield reader.line_num, row
+                    if progress is not None and done % BATCH == 0:
+                        progress(spec.name, binary.tell(), size)
+            except _NotUtf8 as exc:
+                self.error(spec.name, exc.line, None, f"not UTF-8 text: {exc.reason}")
+                self._unchecked.add(spec.name)
+                return
+            except csv.Error as exc:
+                self.error(spec.name, reader.line_num, None, f"malformed CSV: {exc}")
+                self._unchecked.add(spec.name)
+                return
             if progress is not None:
                 progress(spec.name, size, size)
 
@@ -286,6 +278,24 @@ class Importer:
             )
         self.report.seconds = time.perf_counter() - self._started
         return self.report
+
+
+class _NotUtf8(Exception):
+    def __init__(self, line: int, reason: str) -> None:
+        self.line = line
+        self.reason = reason
+
+
+def _utf8_lines(binary: IO[bytes]) -> Iterator[str]:
+    """Decode line by line, so a bad byte is reported on its own line."""
+    for number, raw in enumerate(binary, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _NotUtf8(
+                number, f"byte 0x{raw[exc.start]:02x} at position {exc.start + 1}"
+            ) from None
+        yield line.removeprefix("\ufeff") if number == 1 else line
 
 
 def contract_files(folder: Path) -> list[tuple[Path, FileSpec]]:
