@@ -104,32 +104,22 @@ def _ingest(db, events: list[dict[str, str]]) -> None:
     with db.engine.begin() as conn:
         ws = workspace_id(conn, db.workspace)
         imp = Importer(conn, ws)
-        imp.add_rows(
+        imp.add_records(
             FILES_BY_NAME["accounts.csv"],
-            [(2, {"account_id": "a1", "name": "Acme", "kind": "customer"})],
+            [{"account_id": "a1", "name": "Acme", "kind": "customer"}],
         )
-        imp.add_rows(
+        imp.add_records(
             FILES_BY_NAME["projects.csv"],
-            [
-                (
-                    2,
-                    {
-                        "project_id": "p1",
-                        "account_id": "a1",
-                        "name": "Rollout",
-                        "status": "in_progress",
-                    },
-                )
-            ],
+            [{"project_id": "p1", "account_id": "a1", "name": "Rollout", "status": "in_progress"}],
         )
-        imp.add_rows(
+        imp.add_records(
             FILES_BY_NAME["users.csv"],
             [
-                (2, {"user_id": "u1", "account_id": "a1", "name": "Ann"}),
-                (3, {"user_id": "u2", "account_id": "a1", "name": "Bo"}),
+                {"user_id": "u1", "account_id": "a1", "name": "Ann"},
+                {"user_id": "u2", "account_id": "a1", "name": "Bo"},
             ],
         )
-        imp.add_rows(FILES_BY_NAME["events.csv"], [(i + 2, e) for i, e in enumerate(events)])
+        imp.add_records(FILES_BY_NAME["events.csv"], events)
         imp.finish()
 
 

@@ -1,10 +1,13 @@
-"""Batched writes: upserts keyed on ``(workspace_id, id)`` for SQLite and PostgreSQL.
+"""Batched writes for SQLite and PostgreSQL.
 
-Small tables go through SQLAlchemy's ``INSERT … ON CONFLICT DO UPDATE``. Events,
-the one large table, go through a temporary staging table filled with the
-driver's fastest path (``executemany`` on SQLite, ``COPY`` on PostgreSQL) and
-are then upserted set-wise; the staging table also tells where updated events
-used to be, so their old session keys are recomputed too.
+* :func:`upsert` — ``INSERT … ON CONFLICT DO UPDATE`` keyed on the primary key,
+  for the small tables.
+* :class:`EventWriter` — upserts of events. When the workspace already holds
+  events, batches go through a staging table, which also tells where updated
+  events used to be so their old session keys are recomputed. A load that is
+  large next to the table (:func:`bulk_mode`) drops the secondary event
+  indexes first and rebuilds them once at the end, which is several times
+  cheaper than maintaining them row by row.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 
+from metrics.ingest.driver import insert_rows
 from metrics.ingest.sessions import SessionKey
+from metrics.models import Event
 
 EVENT_COLUMNS = (
     "event_id",
@@ -27,6 +32,8 @@ EVENT_COLUMNS = (
     "resource_id",
     "device",
 )
+BULK_MIN_ROWS = 200_000
+"""Below this many incoming events, indexes are always maintained row by row."""
 _STAGING = "pp_staging_events"
 
 
@@ -45,55 +52,91 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, object]]) ->
     conn.execute(stmt, list(unique.values()))
 
 
-class EventWriter:
-    """Upserts batches of event tuples (in :data:`EVENT_COLUMNS` order) for one workspace."""
+def bulk_mode(conn: Connection, expected_rows: int) -> bool:
+    """Whether a load of ``expected_rows`` events should rebuild indexes instead."""
+    if expected_rows < BULK_MIN_ROWS:
+        return False
+    if conn.dialect.name == "sqlite":
+        stored = conn.exec_driver_sql("SELECT MAX(rowid) FROM events").scalar()
+    else:  # the planner's estimate: counting a large table would cost more than it saves
+        stored = conn.exec_driver_sql(
+            "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = 'events'::regclass"
+        ).scalar()
+    return expected_rows >= (stored or 0)
 
-    def __init__(self, conn: Connection, workspace_id: int) -> None:
+
+class EventWriter:
+    """Upserts batches of events (value lists in :data:`EVENT_COLUMNS` order) for one workspace."""
+
+    def __init__(self, conn: Connection, workspace_id: int, *, bulk: bool = False) -> None:
         self.conn = conn
         self.workspace_id = workspace_id
         self.postgres = conn.dialect.name == "postgresql"
-        columns = ", ".join(
-            f"{name} BIGINT" if name == "occurred_at" else f"{name} TEXT" for name in EVENT_COLUMNS
-        )
-        suffix = " ON COMMIT DROP" if self.postgres else ""
-        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} ({columns}){suffix}")
-        conn.exec_driver_sql(f"DELETE FROM {_STAGING}")
+        self.bulk = bulk
+        if bulk:
+            for index in Event.__table__.indexes:
+                index.drop(conn)
         names = ", ".join(EVENT_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in EVENT_COLUMNS[1:])
-        self._upsert = text(
-            f"INSERT INTO events (workspace_id, {names}) SELECT :ws, {names} FROM {_STAGING}"
-            f" WHERE true ON CONFLICT (workspace_id, event_id) DO UPDATE SET {updates}"
+        conflict = f"ON CONFLICT (workspace_id, event_id) DO UPDATE SET {updates}"
+        self._direct = (
+            f"INSERT INTO events (workspace_id, {names}) "
+            f"VALUES ({', '.join('?' for _ in range(len(EVENT_COLUMNS) + 1))}) {conflict}"
         )
+        self._from_staging = text(
+            f"INSERT INTO events (workspace_id, {names}) SELECT :ws, {names} FROM {_STAGING}"
+            f" WHERE true {conflict}"
+        )
+        # Staging must drive the join: SQLite has no statistics on it and could
+        # otherwise scan every stored event once per staged row. CROSS JOIN is
+        # SQLite's documented way to fix the loop order.
+        join = "JOIN" if self.postgres else "CROSS JOIN"
         self._old_positions = text(
             f"SELECT e.user_id, e.project_id, MIN(e.occurred_at) FROM {_STAGING} s"
-            " JOIN events e ON e.workspace_id = :ws AND e.event_id = s.event_id"
+            f" {join} events e ON e.workspace_id = :ws AND e.event_id = s.event_id"
             " GROUP BY e.user_id, e.project_id"
         )
+        self._staging_ready = False
 
     def write(
-        self, batch: Sequence[tuple[object, ...]], *, find_old: bool
+        self, batch: Sequence[Sequence[object]], *, find_old: bool
     ) -> list[tuple[SessionKey, int]]:
         """Upsert one batch; with ``find_old``, return the keys and times events move from."""
-        unique = list({row[0]: row for row in batch}.values())
-        self._stage(unique)
+        if not find_old and not self.postgres:
+            cursor = self.conn.connection.cursor()
+            try:
+                cursor.executemany(self._direct, [(self.workspace_id, *row) for row in batch])
+            finally:
+                cursor.close()
+            return []
+        self._ensure_staging()
+        unique = list({row[0]: row for row in batch}.values())  # one row per id per statement
+        insert_rows(self.conn, _STAGING, EVENT_COLUMNS, unique)
         moved: list[tuple[SessionKey, int]] = []
         if find_old:
             params = {"ws": self.workspace_id}
             for user, project, earliest in self.conn.execute(self._old_positions, params):
                 moved.append(((user, project), earliest))
-        self.conn.execute(self._upsert, {"ws": self.workspace_id})
+        self.conn.execute(self._from_staging, {"ws": self.workspace_id})
         self.conn.exec_driver_sql(f"DELETE FROM {_STAGING}")
         return moved
 
-    def _stage(self, rows: Sequence[tuple[object, ...]]) -> None:
-        cursor = self.conn.connection.cursor()
-        try:
-            if self.postgres:
-                with cursor.copy(f"COPY {_STAGING} ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as cp:
-                    for row in rows:
-                        cp.write_row(row)
-            else:
-                marks = ", ".join("?" for _ in EVENT_COLUMNS)
-                cursor.executemany(f"INSERT INTO {_STAGING} VALUES ({marks})", rows)
-        finally:
-            cursor.close()
+    def close(self) -> None:
+        """Rebuild the indexes dropped for a bulk load."""
+        if self.bulk:
+            for index in Event.__table__.indexes:
+                index.create(self.conn)
+            self.bulk = False
+
+    def _ensure_staging(self) -> None:
+        if self._staging_ready:
+            return
+        columns = ", ".join(
+            f"{name} BIGINT" if name == "occurred_at" else f"{name} TEXT" for name in EVENT_COLUMNS
+        )
+        suffix = " ON COMMIT DROP" if self.postgres else ""
+        self.conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} ({columns}){suffix}"
+        )
+        self.conn.exec_driver_sql(f"DELETE FROM {_STAGING}")
+        self._staging_ready = True

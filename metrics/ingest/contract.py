@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from metrics import models
 from metrics.models import PARTNER_PORTAL
@@ -43,9 +43,14 @@ def parse_timestamp(raw: str) -> int:
         value = datetime.fromisoformat(raw)
     except ValueError:
         raise ValueError(f"{raw!r} is not an ISO 8601 timestamp") from None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return models.to_millis(value.replace(tzinfo=UTC))
+    if value.tzinfo is None:
+        return (value - _EPOCH_NAIVE) // _MS
+    return (value - _EPOCH) // _MS
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_MS = timedelta(milliseconds=1)
 
 
 def parse_date(raw: str) -> date:
@@ -83,29 +88,50 @@ class Column:
 
 
 @dataclass(frozen=True)
+class RowCheck:
+    """A rule across columns: ``test`` gets their parsed values, returns a message if broken."""
+
+    columns: tuple[str, ...]
+    blame: str
+    """The column an error is reported on."""
+    test: Callable[..., str | None]
+
+
+@dataclass(frozen=True)
 class FileSpec:
     name: str
     model: type[models.Base]
     key: str
     columns: tuple[Column, ...]
-    checks: tuple[Callable[[dict[str, object]], tuple[str, str] | None], ...] = field(default=())
-    """Row-level rules; each returns ``(column, message)`` for a bad row, else None."""
+    checks: tuple[RowCheck, ...] = field(default=())
 
     @property
     def required(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.required)
 
-
-def _partner_type_only_for_partners(row: dict[str, object]) -> tuple[str, str] | None:
-    if row.get("partner_type") and row.get("kind") != "partner":
-        return "partner_type", "partner_type is only allowed on partner accounts"
-    return None
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
 
 
-def _action_kind_for_actions(row: dict[str, object]) -> tuple[str, str] | None:
-    if row.get("type") == "action" and not row.get("action"):
-        return "action", "an event of type 'action' needs an action kind"
-    return None
+PARTNER_TYPE_ONLY_FOR_PARTNERS = RowCheck(
+    ("kind", "partner_type"),
+    "partner_type",
+    lambda kind, partner_type: (
+        "partner_type is only allowed on partner accounts"
+        if partner_type and kind != "partner"
+        else None
+    ),
+)
+ACTION_KIND_FOR_ACTIONS = RowCheck(
+    ("type", "action"),
+    "action",
+    lambda kind, action: (
+        "an event of type 'action' needs an action kind"
+        if kind == "action" and not action
+        else None
+    ),
+)
 
 
 def _id(name: str) -> Column:
@@ -130,7 +156,7 @@ FILES: tuple[FileSpec, ...] = (
             Column("partner_type", enum(*PARTNER_TYPES)),
             Column("owner_id", ref="team_members.csv"),
         ),
-        checks=(_partner_type_only_for_partners,),
+        checks=(PARTNER_TYPE_ONLY_FOR_PARTNERS,),
     ),
     FileSpec(
         "projects.csv",
@@ -192,7 +218,7 @@ FILES: tuple[FileSpec, ...] = (
             Column("resource_id", ref="resources.csv"),
             Column("device", enum(*DEVICES)),
         ),
-        checks=(_action_kind_for_actions,),
+        checks=(ACTION_KIND_FOR_ACTIONS,),
     ),
     FileSpec(
         "tasks.csv",

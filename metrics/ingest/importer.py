@@ -14,10 +14,11 @@ from __future__ import annotations
 import csv
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, exists, select
 
@@ -25,12 +26,13 @@ from metrics.db import workspace_id as resolve_workspace
 from metrics.ingest import bulk
 from metrics.ingest.contract import FILES, FILES_BY_NAME, REQUIRED_FILES, FileSpec
 from metrics.ingest.sessions import SessionKey, rebuild
+from metrics.ingest.validate import RowValidator
 from metrics.models import Event, Session
 
 BATCH = 20_000
 MAX_ERRORS = 100
-_TOO_WIDE = "\0too wide"
-"""Marks a CSV row with more values than header columns."""
+BYTES_PER_EVENT = 64
+"""A typical events.csv row, to guess the size of an import from its file."""
 REFERENCED = {column.ref for spec in FILES for column in spec.columns if column.ref}
 
 Progress = Callable[[str, int, int], None]
@@ -105,6 +107,7 @@ class Importer:
             conn.scalar(select(exists().where(Session.workspace_id == workspace_id)))
         )
         self._events: bulk.EventWriter | None = None
+        self._expected_events = 0
         self._started = time.perf_counter()
 
     # -- errors ----------------------------------------------------------------
@@ -137,96 +140,74 @@ class Importer:
 
     # -- rows ------------------------------------------------------------------------
 
-    def add_rows(self, spec: FileSpec, rows: Iterable[tuple[int, Mapping[str, str]]]) -> None:
-        """Validate and (while no error was found) write ``(line, raw row)`` pairs."""
+    def add_rows(
+        self, spec: FileSpec, header: Sequence[str], rows: Iterable[tuple[int, Sequence[str]]]
+    ) -> None:
+        """Validate and (while no error was found) write ``(line, raw values)`` pairs.
+
+        ``header`` names the raw values' columns (lower case); the contract's
+        columns may come in any order and unknown ones are ignored.
+        """
+        validate = RowValidator(
+            spec, header, self.known, self._unchecked, partial(self.error, spec.name)
+        )
         keys = self.known(spec.name) if spec.name in REFERENCED else None
-        batch: list[dict[str, object]] = []
+        batch: list[list[object]] = []
         for line, raw in rows:
-            row = self._validate(spec, line, raw)
-            if keys is not None and (key := (raw.get(spec.key) or "").strip()):
+            values = validate(line, raw)
+            if keys is not None and (key := validate.key(raw)):
                 keys.add(key)  # known even when the row is bad: no cascade of errors
             if self.full:
                 break
-            if row is None or self.failed:
+            if values is None or self.failed:
                 batch.clear()
                 continue
-            batch.append(row)
+            batch.append(values)
             if len(batch) >= BATCH:
                 self._write(spec, batch)
                 batch = []
         if batch and not self.failed:
             self._write(spec, batch)
 
-    def _validate(
-        self, spec: FileSpec, line: int, raw: Mapping[str, str]
-    ) -> dict[str, object] | None:
-        row: dict[str, object] = {}
-        ok = True
-        if _TOO_WIDE in raw:
-            self.error(spec.name, line, None, raw[_TOO_WIDE])
-            return None
-        for column in spec.columns:
-            value = (raw.get(column.name) or "").strip()
-            if not value:
-                if column.required:
-                    self.error(spec.name, line, column.name, "a value is required")
-                    ok = False
-                row[column.name] = column.empty
-                continue
-            try:
-                row[column.name] = column.parse(value)
-            except ValueError as exc:
-                self.error(spec.name, line, column.name, str(exc))
-                ok = False
-                continue
-            if (
-                column.ref
-                and column.ref not in self._unchecked
-                and value not in self.known(column.ref)
-            ):
-                entity = column.ref.removesuffix(".csv").removesuffix("s").replace("_", " ")
-                self.error(spec.name, line, column.name, f"unknown {entity} {value!r}")
-                ok = False
-        if ok:
-            for check in spec.checks:
-                problem = check(row)
-                if problem:
-                    self.error(spec.name, line, problem[0], problem[1])
-                    ok = False
-        return row if ok else None
+    def add_records(
+        self, spec: FileSpec, records: Iterable[Mapping[str, object]], *, first: int = 1
+    ) -> None:
+        """Validate and write mappings (the HTTP API); errors are numbered from ``first``."""
+        names = spec.names
+        rows = (
+            (number, ["" if r.get(n) is None else str(r.get(n)) for n in names])
+            for number, r in enumerate(records, start=first)
+        )
+        self.add_rows(spec, names, rows)
 
-    def _write(self, spec: FileSpec, batch: list[dict[str, object]]) -> None:
+    def _write(self, spec: FileSpec, batch: list[list[object]]) -> None:
         self.report.rows[spec.name] += len(batch)
         if spec.name != "events.csv":
-            for row in batch:
-                row["workspace_id"] = self.workspace_id
-            bulk.upsert(self.conn, spec.model.__table__, batch)
+            names = spec.names
+            ws = self.workspace_id
+            rows = [{"workspace_id": ws, **dict(zip(names, v, strict=True))} for v in batch]
+            bulk.upsert(self.conn, spec.model.__table__, rows)
             return
         if self._events is None:
-            self._events = bulk.EventWriter(self.conn, self.workspace_id)
+            big = bulk.bulk_mode(self.conn, self._expected_events)
+            self._events = bulk.EventWriter(self.conn, self.workspace_id, bulk=big)
         changed = self.changed
-        tuples = []
-        for row in batch:
-            values = tuple(row[c] for c in bulk.EVENT_COLUMNS)
-            tuples.append(values)
+        for values in batch:  # contract order: event_id, user_id, project_id, occurred_at, …
             key = (values[1], values[2])
             at = values[3]
-            if at < changed.get(key, at + 1):  # type: ignore[operator]
-                changed[key] = at  # type: ignore[assignment]
-        for key, at in self._events.write(tuples, find_old=self._had_events):
-            if at < changed.get(key, at + 1):
+            if key not in changed or at < changed[key]:
+                changed[key] = at
+        for key, at in self._events.write(batch, find_old=self._had_events):
+            if key not in changed or at < changed[key]:
                 changed[key] = at
 
     # -- files -----------------------------------------------------------------------
 
     def add_file(self, path: Path, spec: FileSpec, progress: Progress | None = None) -> None:
         """Read one CSV file of the contract."""
-        self.add_rows(spec, self._read_csv(path, spec, progress))
-
-    def _read_csv(
-        self, path: Path, spec: FileSpec, progress: Progress | None
-    ) -> Iterator[tuple[int, dict[str, str]]]:
         size = path.stat().st_size
+        if spec.name == "events.csv":
+            self._expected_events += size // BYTES_PER_EVENT
         with path.open("rb") as binary:
             reader = csv.reader(_utf8_lines(binary))
             try:
@@ -242,28 +223,20 @@ class Importer:
                 if missing:
                     self._unchecked.add(spec.name)
                     return
-                width = len(names)
-                for done, values in enumerate(reader, start=1):
-                    if not values or (len(values) == 1 and not values[0].strip()):
-                        continue
-                    row = dict(zip(names, values, strict=False))
-                    if len(values) > width:
-                        row[_TOO_WIDE] = (
-                            f"{len(values)} values for {width} columns (unquoted comma?)"
-                        )
-                    yield reader.line_num, row
-                    if progress is not None and done % BATCH == 0:
-                        progress(spec.name, binary.tell(), size)
+                rows = _numbered(
+                    reader, lambda: progress and progress(spec.name, binary.tell(), size)
+                )
+                self.add_rows(spec, names, rows)
             except _NotUtf8 as exc:
                 self.error(spec.name, exc.line, None, f"not UTF-8 text: {exc.reason}")
                 self._unchecked.add(spec.name)
-                return
             except csv.Error as exc:
                 self.error(spec.name, reader.line_num, None, f"malformed CSV: {exc}")
                 self._unchecked.add(spec.name)
-                return
             if progress is not None:
                 progress(spec.name, size, size)
+
+    # -- end -----------------------------------------------------------------------
 
     # -- end -----------------------------------------------------------------------
 
@@ -271,6 +244,8 @@ class Importer:
         """Recompute changed sessions, or raise :class:`ImportRejected` if anything failed."""
         if self.failed:
             raise ImportRejected(self.errors, self.error_total)
+        if self._events is not None:
+            self._events.close()
         if self.changed:
             self.report.keys_resessionized = len(self.changed)
             self.report.sessions_written = rebuild(
@@ -296,6 +271,15 @@ def _utf8_lines(binary: IO[bytes]) -> Iterator[str]:
                 number, f"byte 0x{raw[exc.start]:02x} at position {exc.start + 1}"
             ) from None
         yield line.removeprefix("\ufeff") if number == 1 else line
+
+
+def _numbered(reader: Any, tick: Callable[[], object]) -> Iterator[tuple[int, list[str]]]:
+    """Non-blank rows of a ``csv.reader`` with the line they end on; ``tick`` every batch."""
+    for done, values in enumerate(reader, start=1):
+        if values and (len(values) > 1 or values[0].strip()):
+            yield reader.line_num, values
+        if done % BATCH == 0:
+            tick()
 
 
 def contract_files(folder: Path) -> list[tuple[Path, FileSpec]]:

@@ -13,13 +13,16 @@ session depends only on the events from its own start onwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import groupby
+from operator import itemgetter
 
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import Connection, text
 
-from metrics.models import MS_PER_DAY, DailyActivity, Session
+from metrics.ingest.driver import insert_rows
+from metrics.models import MS_PER_DAY
 
 IDLE_MS = 30 * 60 * 1000
 """An event at most this long after the previous one continues the session."""
@@ -90,6 +93,10 @@ _EVENTS_FROM = text(
     "SELECT occurred_at, type, device FROM events WHERE workspace_id = :ws AND user_id = :user"
     " AND project_id = :project AND occurred_at >= :at ORDER BY occurred_at, event_id"
 )
+_ALL_EVENTS = text(
+    "SELECT user_id, project_id, occurred_at, type, device FROM events WHERE workspace_id = :ws"
+    " ORDER BY user_id, project_id, occurred_at, event_id"
+)
 _DELETE_SESSIONS_FROM = text(
     "DELETE FROM sessions WHERE workspace_id = :ws AND user_id = :user"
     " AND project_id = :project AND started_at >= :at"
@@ -98,26 +105,82 @@ _DELETE_DAYS_FROM = text(
     "DELETE FROM daily_activity WHERE workspace_id = :ws AND user_id = :user"
     " AND project_id = :project AND day >= :day"
 )
+SESSION_COLUMNS = (
+    "workspace_id",
+    "user_id",
+    "project_id",
+    "started_at",
+    "ended_at",
+    "duration_ms",
+    "events",
+    "logins",
+    "page_views",
+    "actions",
+    "device",
+)
+DAY_COLUMNS = ("workspace_id", "user_id", "project_id", "day", "logins", "page_views", "actions")
 
 
-class _Writer:
-    """Buffers derived rows and writes them in batches."""
+class _Derived:
+    """Computes a key's sessions and day counts and writes them in batches."""
 
-    def __init__(self, conn: Connection, batch: int = 20_000) -> None:
+    def __init__(self, conn: Connection, workspace_id: int, batch: int = 50_000) -> None:
         self.conn = conn
+        self.workspace_id = workspace_id
         self.batch = batch
-        self.sessions: list[dict[str, object]] = []
-        self.days: list[dict[str, object]] = []
+        self.sessions: list[tuple[object, ...]] = []
+        self.days: list[tuple[object, ...]] = []
         self.sessions_written = 0
 
-    def flush(self, force: bool = False) -> None:
-        if self.sessions and (force or len(self.sessions) >= self.batch):
-            self.conn.execute(insert(Session), self.sessions)
-            self.sessions_written += len(self.sessions)
-            self.sessions = []
-        if self.days and (force or len(self.days) >= self.batch):
-            self.conn.execute(insert(DailyActivity), self.days)
-            self.days = []
+    def add(
+        self,
+        user: str,
+        project: str,
+        events: Sequence[tuple[int, str, str | None]],
+        *,
+        sessions_from: int | None = None,
+        days_from: int | None = None,
+    ) -> None:
+        """Derive from sorted ``events``: sessions from one instant, day counts from another."""
+        ws = self.workspace_id
+        in_sessions = (
+            events if sessions_from is None else [e for e in events if e[0] >= sessions_from]
+        )
+        for v in sessionize(in_sessions):
+            self.sessions.append(
+                (
+                    ws,
+                    user,
+                    project,
+                    v.started_at,
+                    v.ended_at,
+                    v.ended_at - v.started_at,
+                    v.events,
+                    v.logins,
+                    v.page_views,
+                    v.actions,
+                    v.device,
+                )
+            )
+        counts: dict[int, list[int]] = {}
+        for occurred, kind, _device in events:
+            if days_from is not None and occurred < days_from:
+                continue
+            bucket = counts.get(occurred // MS_PER_DAY)
+            if bucket is None:
+                bucket = counts[occurred // MS_PER_DAY] = [0, 0, 0]
+            bucket[0 if kind == "login" else 1 if kind == "page_view" else 2] += 1
+        for day_number, (logins, page_views, actions) in counts.items():
+            day = date.fromordinal(_EPOCH_ORDINAL + day_number)
+            self.days.append((ws, user, project, day, logins, page_views, actions))
+        if len(self.sessions) >= self.batch or len(self.days) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        insert_rows(self.conn, "sessions", SESSION_COLUMNS, self.sessions)
+        insert_rows(self.conn, "daily_activity", DAY_COLUMNS, self.days)
+        self.sessions_written += len(self.sessions)
+        self.sessions, self.days = [], []
 
 
 def rebuild(
@@ -131,69 +194,37 @@ def rebuild(
 
     ``changed`` maps each key to the earliest instant (epoch ms) at which one of
     its events was added, moved or removed. ``fresh`` says the workspace held no
-    sessions before, which skips the look-ups and deletes.
+    sessions before: then every event is new, and one ordered scan replaces the
+    per-key look-ups and deletes.
     """
-    writer = _Writer(conn)
+    derived = _Derived(conn, workspace_id)
+    _derive(conn, workspace_id, changed, fresh, derived)
+    return derived.sessions_written
+
+
+def _derive(
+    conn: Connection,
+    workspace_id: int,
+    changed: dict[SessionKey, int],
+    fresh: bool,
+    derived: _Derived,
+) -> None:
+    if fresh:
+        scan = conn.execution_options(stream_results=True, yield_per=50_000)
+        rows = scan.execute(_ALL_EVENTS, {"ws": workspace_id})
+        for (user, project), group in groupby(rows, key=itemgetter(0, 1)):
+            derived.add(user, project, [(r[2], r[3], r[4]) for r in group])
+        derived.flush()
+        return
     for (user, project), earliest in sorted(changed.items()):
         key = {"ws": workspace_id, "user": user, "project": project}
         first_day = day_start_ms(earliest)
-        session_from = (
-            None if fresh else conn.scalar(_LAST_SESSION_AT_OR_BEFORE, {**key, "at": earliest})
-        )
+        session_from = conn.scalar(_LAST_SESSION_AT_OR_BEFORE, {**key, "at": earliest})
+        # With no session at or before the change, nothing stored precedes it.
         read_from = first_day if session_from is None else min(session_from, first_day)
-        if not fresh:
-            conn.execute(
-                _DELETE_SESSIONS_FROM,
-                {**key, "at": read_from if session_from is None else session_from},
-            )
-            conn.execute(_DELETE_DAYS_FROM, {**key, "day": day_of(first_day)})
-        rows = conn.execute(_EVENTS_FROM, {**key, "at": read_from}).all()
-        in_sessions = (r for r in rows if session_from is None or r[0] >= session_from)
-        for visit in sessionize(in_sessions):
-            writer.sessions.append(
-                {
-                    "workspace_id": workspace_id,
-                    "user_id": user,
-                    "project_id": project,
-                    "started_at": visit.started_at,
-                    "ended_at": visit.ended_at,
-                    "duration_ms": visit.duration_ms,
-                    "events": visit.events,
-                    "logins": visit.logins,
-                    "page_views": visit.page_views,
-                    "actions": visit.actions,
-                    "device": visit.device,
-                }
-            )
-        _count_days(writer.days, workspace_id, user, project, rows, first_day)
-        writer.flush()
-    writer.flush(force=True)
-    return writer.sessions_written
-
-
-def _count_days(
-    out: list[dict[str, object]],
-    workspace_id: int,
-    user: str,
-    project: str,
-    rows: list[tuple[int, str, str | None]],
-    from_ms: int,
-) -> None:
-    counts: dict[int, list[int]] = {}
-    for occurred, kind, _device in rows:
-        if occurred < from_ms:
-            continue
-        bucket = counts.setdefault(occurred // MS_PER_DAY, [0, 0, 0])
-        bucket[0 if kind == "login" else 1 if kind == "page_view" else 2] += 1
-    for day_number, (logins, page_views, actions) in counts.items():
-        out.append(
-            {
-                "workspace_id": workspace_id,
-                "user_id": user,
-                "project_id": project,
-                "day": date.fromordinal(_EPOCH_ORDINAL + day_number),
-                "logins": logins,
-                "page_views": page_views,
-                "actions": actions,
-            }
-        )
+        delete_from = read_from if session_from is None else session_from
+        conn.execute(_DELETE_SESSIONS_FROM, {**key, "at": delete_from})
+        conn.execute(_DELETE_DAYS_FROM, {**key, "day": day_of(first_day)})
+        events = [tuple(r) for r in conn.execute(_EVENTS_FROM, {**key, "at": read_from})]
+        derived.add(user, project, events, sessions_from=session_from, days_from=first_day)
+    derived.flush()
