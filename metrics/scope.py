@@ -1,0 +1,334 @@
+"""Scope of every metric (SPEC §3): as-of instant, window and filters.
+
+* ``as_of`` plays "now". A date D means the end of that day (D+1 00:00 UTC).
+  Named ranges are relative to D, the UTC date of as_of.
+* The window is ``[start, end)``: explicit whole days (``to`` inclusive) or a
+  named range. Default ``last_30_days``.
+* Everything is counted up to ``until = min(end, as_of)``: flow metrics in
+  ``[start, until)``, state metrics at ``until``; nothing after as_of is seen.
+
+:func:`resolve_scope` turns user input (CLI flags, query parameters, tool
+arguments) into a validated :class:`Scope`, with clear errors for unknown
+range names, reversed dates and unknown owners, accounts or projects.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Connection, func, select
+
+from metrics.ingest.contract import PARTNER_TYPES, PROJECT_STATUSES
+from metrics.models import Account, Project, TeamMember
+
+RANGES = (
+    "last_7_days",
+    "last_14_days",
+    "last_30_days",
+    "last_90_days",
+    "this_month",
+    "this_quarter",
+    "this_year",
+    "last_month",
+    "last_quarter",
+    "last_year",
+)
+DEFAULT_RANGE = "last_30_days"
+
+
+class ScopeError(ValueError):
+    """Input that does not describe a scope; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+    name: str | None = None
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    def previous(self) -> Window:
+        """The window to compare with: the period before, or the same days of it.
+
+        ``last_month`` → the whole month before; ``this_month`` (day 1 to D) →
+        the same number of days from the previous month's first day, never past
+        its end; likewise for quarters and years. Any other window → the same
+        length just before it.
+        """
+        months = _PERIOD_MONTHS.get((self.name or "").split("_", 1)[-1])
+        if months is None:
+            length = self.end - self.start
+            return Window(self.start - length, self.start, None)
+        start = _midnight(_add_months(self.start.date(), -months))
+        if self.name.startswith("last_"):  # type: ignore[union-attr]
+            return Window(start, self.start, None)
+        return Window(start, min(start + (self.end - self.start), self.start), None)
+
+
+_PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Resolved filters: ids, never names. Empty means "no filter"."""
+
+    owner: str | None = None
+    accounts: tuple[str, ...] = ()
+    playbook: str | None = None
+    partner_type: str | None = None
+    status: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return self == Filters()
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, ())}
+
+
+@dataclass(frozen=True)
+class Scope:
+    workspace_id: int
+    as_of: datetime
+    window: Window
+    filters: Filters = field(default_factory=Filters)
+    as_of_date: date | None = None
+    """D, the date named ranges are relative to (given date, or the instant's UTC date)."""
+
+    def __post_init__(self) -> None:
+        if self.as_of_date is None:
+            object.__setattr__(self, "as_of_date", self.as_of.astimezone(UTC).date())
+
+    @property
+    def start(self) -> datetime:
+        return self.window.start
+
+    @property
+    def until(self) -> datetime:
+        """End of counting: ``min(window end, as_of)``."""
+        return min(self.window.end, self.as_of)
+
+    def with_window(self, window: Window) -> Scope:
+        return replace(self, window=window)
+
+    def previous(self) -> Scope:
+        """The same scope over :meth:`Window.previous`, as_of unchanged."""
+        return self.with_window(self.window.previous())
+
+    def describe(self) -> dict[str, object]:
+        """JSON-ready provenance: as_of, window, range and filters."""
+        return {
+            "as_of": iso(self.as_of),
+            "from": iso(self.start),
+            "to": iso(self.until),
+            "range": self.window.name,
+            "filters": self.filters.as_dict(),
+        }
+
+
+def iso(value: datetime) -> str:
+    """ISO 8601 UTC with a Z."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _month_start(value: datetime | date) -> datetime:
+    return _midnight(date(value.year, value.month, 1))
+
+
+def _quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def parse_as_of(
+    value: str | date | datetime | None, *, now: datetime | None = None
+) -> tuple[datetime, date]:
+    """as_of as (instant, D): a date D means the end of D; None means now."""
+    if value is None:
+        instant = (now or datetime.now(UTC)).astimezone(UTC)
+        return instant, instant.date()
+    if isinstance(value, datetime):
+        instant = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return instant, instant.date()
+    if isinstance(value, date):
+        return _midnight(value + timedelta(days=1)), value
+    text = value.strip()
+    if len(text) == 10:
+        try:
+            return parse_as_of(date.fromisoformat(text))
+        except ValueError:
+            pass
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ScopeError(
+            f"as_of: {value!r} is not a date (YYYY-MM-DD) or ISO 8601 instant"
+        ) from None
+    return parse_as_of(parsed)
+
+
+def named_window(name: str, day: date) -> Window:
+    """A named range relative to the as-of date ``day``."""
+    end = _midnight(day + timedelta(days=1))
+    if name.startswith("last_") and name.endswith("_days"):
+        count = int(name.removeprefix("last_").removesuffix("_days"))
+        return Window(end - timedelta(days=count), end, name)
+    if name == "this_month":
+        return Window(_month_start(day), end, name)
+    if name == "this_quarter":
+        return Window(_midnight(_quarter_start(day)), end, name)
+    if name == "this_year":
+        return Window(_midnight(date(day.year, 1, 1)), end, name)
+    if name == "last_month":
+        first = date(day.year, day.month, 1)
+        return Window(_midnight(_add_months(first, -1)), _midnight(first), name)
+    if name == "last_quarter":
+        first = _quarter_start(day)
+        return Window(_midnight(_add_months(first, -3)), _midnight(first), name)
+    if name == "last_year":
+        return Window(_midnight(date(day.year - 1, 1, 1)), _midnight(date(day.year, 1, 1)), name)
+    raise ScopeError(_unknown("range", name, RANGES))
+
+
+def explicit_window(start: str | date, end: str | date) -> Window:
+    """``[from, to]`` as whole days: ``to`` is inclusive."""
+    first = _parse_day(start, "from")
+    last = _parse_day(end, "to")
+    if first > last:
+        raise ScopeError(f"from ({first}) is after to ({last})")
+    return Window(_midnight(first), _midnight(last + timedelta(days=1)), None)
+
+
+def _parse_day(value: str | date, label: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ScopeError(f"{label}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _unknown(what: str, value: str, choices: tuple[str, ...] | list[str]) -> str:
+    lowered = {c.lower(): c for c in choices}
+    close = [lowered[c] for c in difflib.get_close_matches(value.lower(), lowered, n=3, cutoff=0.4)]
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    if len(choices) <= 12:
+        hint += f" (one of: {', '.join(choices)})"
+    return f"unknown {what} {value!r}{hint}"
+
+
+def resolve_scope(
+    conn: Connection,
+    workspace_id: int,
+    *,
+    as_of: str | date | datetime | None = None,
+    range: str | None = None,
+    start: str | date | None = None,
+    end: str | date | None = None,
+    owner: str | None = None,
+    accounts: tuple[str, ...] | list[str] = (),
+    playbook: str | None = None,
+    partner_type: str | None = None,
+    status: tuple[str, ...] | list[str] = (),
+    projects: tuple[str, ...] | list[str] = (),
+    now: datetime | None = None,
+) -> Scope:
+    """Validate user input into a :class:`Scope`. Names or ids are accepted for entities."""
+    instant, day = parse_as_of(as_of, now=now)
+    if range and (start or end):
+        raise ScopeError("give either a named range or from/to, not both")
+    if start or end:
+        if not (start and end):
+            raise ScopeError("from and to go together: give both")
+        window = explicit_window(start, end)
+    else:
+        name = (range or DEFAULT_RANGE).strip().lower()
+        if name not in RANGES:
+            raise ScopeError(_unknown("range", name, RANGES))
+        window = named_window(name, day)
+    filters = Filters(
+        owner=_resolve_member(conn, workspace_id, owner) if owner else None,
+        accounts=tuple(_resolve(conn, workspace_id, Account, "account", a) for a in accounts),
+        playbook=_resolve_playbook(conn, workspace_id, playbook) if playbook else None,
+        partner_type=_enum("partner_type", partner_type, PARTNER_TYPES) if partner_type else None,
+        status=tuple(_enum("status", s, PROJECT_STATUSES) for s in status),
+        projects=tuple(_resolve(conn, workspace_id, Project, "project", p) for p in projects),
+    )
+    return Scope(workspace_id, instant, window, filters, day)
+
+
+def _enum(what: str, value: str, allowed: tuple[str, ...]) -> str:
+    normalized = value.strip().lower().replace(" ", "_").replace("-", "_")
+    if normalized not in allowed:
+        raise ScopeError(_unknown(what, value, allowed))
+    return normalized
+
+
+def _resolve(conn: Connection, workspace_id: int, model: type, what: str, value: str) -> str:
+    """An id, or an exact (case-insensitive) name, of an account or project."""
+    table = model.__table__
+    key = table.c[f"{what}_id"]
+    text = value.strip()
+    rows = conn.execute(
+        select(key, table.c.name).where(
+            table.c.workspace_id == workspace_id,
+            (key == text) | (func.lower(table.c.name) == text.lower()),
+        )
+    ).all()
+    ids = {r[0] for r in rows}
+    if text in ids:
+        return text
+    if len(ids) == 1:
+        return ids.pop()
+    if len(ids) > 1:
+        raise ScopeError(f"{what} {value!r} is ambiguous: {', '.join(sorted(ids))}")
+    names = conn.scalars(select(table.c.name).where(table.c.workspace_id == workspace_id)).all()
+    raise ScopeError(_unknown(what, value, names))
+
+
+def _resolve_member(conn: Connection, workspace_id: int, value: str) -> str:
+    text = value.strip()
+    rows = conn.execute(
+        select(TeamMember.member_id, TeamMember.name, TeamMember.email).where(
+            TeamMember.workspace_id == workspace_id
+        )
+    ).all()
+    if text in {r[0] for r in rows}:
+        return text
+    matches = [
+        r[0]
+        for r in rows
+        if text.lower() in {r[1].lower(), (r[2] or "").lower()}
+        or text.lower() == r[1].split()[0].lower()
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise ScopeError(f"owner {value!r} is ambiguous: {', '.join(sorted(matches))}")
+    raise ScopeError(_unknown("owner", value, [r[1] for r in rows]))
+
+
+def _resolve_playbook(conn: Connection, workspace_id: int, value: str) -> str:
+    known = conn.scalars(
+        select(Project.playbook)
+        .where(Project.workspace_id == workspace_id, Project.playbook.is_not(None))
+        .distinct()
+    ).all()
+    for playbook in known:
+        if playbook.lower() == value.strip().lower():
+            return playbook
+    raise ScopeError(_unknown("playbook", value, sorted(known)))
