@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from cli import data
+from cli import data, metrics
 from cli.common import run_app
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 data.register(app)
+metrics.register(app)
 
 
 def main() -> None:
