@@ -11,7 +11,7 @@ from metrics.db import DEFAULT_WORKSPACE, DatabaseError
 from metrics.ingest import ImportRejected
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # an error is one greppable line
 
 DbOption = Annotated[
     str | None,

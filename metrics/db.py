@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from metrics.models import Workspace
 
@@ -39,11 +39,17 @@ def make_engine(url: str | None = None) -> Engine:
         parsed = make_url(resolved)
     except ArgumentError as exc:
         raise DatabaseError(f"invalid database URL {resolved!r}: {exc}") from exc
-    if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(parsed, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(parsed, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise DatabaseError(
+            f"cannot use database URL {parsed.render_as_string()!r}: {exc} "
+            "(expected e.g. sqlite:///portalpulse.db or postgresql+psycopg://user@host/db)"
+        ) from exc
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -86,6 +92,9 @@ def workspace_id(conn: Connection, slug: str = DEFAULT_WORKSPACE, *, create: boo
     if found is not None:
         return found
     if not create:
-        raise DatabaseError(f"unknown workspace {slug!r}")
+        raise DatabaseError(
+            f"unknown workspace {slug!r}: nothing has been imported into it yet "
+            "(try `portalpulse demo` or `portalpulse import DIR`)"
+        )
     conn.execute(insert(Workspace).values(slug=slug, name=slug, created_at=datetime.now(UTC)))
     return conn.scalar(select(Workspace.id).where(Workspace.slug == slug))
