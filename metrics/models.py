@@ -310,3 +310,57 @@ ENTITY_TABLES = (
     Task,
     Ticket,
 )
+
+
+class Conversation(Base):
+    """A chat thread; its messages are the assistant's memory for follow-ups."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index(None, "workspace_id", "updated_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcMillis)
+    updated_at: Mapped[datetime] = mapped_column(UtcMillis)
+
+
+class Message(Base):
+    """One message of a conversation, as LangChain serializes it, in order."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq"),
+        Index(None, "conversation_id", "request_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    """The whole message as JSON (tool calls, tool call ids, answer data, grounded …)."""
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    """The client's idempotency key on the question that started a turn."""
+    created_at: Mapped[datetime] = mapped_column(UtcMillis)
+
+
+class Feedback(Base):
+    """A person's verdict on an answer; "right" ones grow the example-question index."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    message_seq: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[str] = mapped_column(String(8))
+    question: Mapped[str] = mapped_column(Text)
+    tool_calls: Mapped[str] = mapped_column(Text)
+    """JSON list of {name, args} that produced the answer."""
+    created_at: Mapped[datetime] = mapped_column(UtcMillis)

@@ -1,0 +1,187 @@
+"""Conversation memory in the database, so follow-ups ("and last month?") work.
+
+A conversation belongs to one workspace; reading it from another workspace
+fails as if it did not exist. Each turn — the question, the model's tool calls,
+the tool results and the answer — is stored as LangChain messages in order. A
+turn carries the client's ``request_id``: asking again with the same id returns
+the stored turn instead of answering twice.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from langchain_core.messages import BaseMessage, messages_from_dict, messages_to_dict
+from sqlalchemy import Engine, func, insert, select, update
+
+from metrics.models import Conversation, Feedback, Message
+
+HISTORY_TURNS = 6
+"""Turns of history given to the model; older ones stay stored but are not sent."""
+
+
+class ConversationNotFound(LookupError):
+    """No such conversation in this workspace."""
+
+
+@dataclass(frozen=True)
+class StoredTurn:
+    """A finished turn: the messages from the question to the answer."""
+
+    messages: list[BaseMessage]
+    answer_seq: int
+
+
+class ConversationStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def start(self, workspace_id: int, title: str) -> str:
+        """A new conversation; its id."""
+        now = datetime.now(UTC)
+        conversation_id = uuid.uuid4().hex
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(Conversation).values(
+                    id=conversation_id,
+                    workspace_id=workspace_id,
+                    title=title[:200],
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        return conversation_id
+
+    def _check(self, conn: object, workspace_id: int, conversation_id: str) -> None:
+        owner = conn.scalar(  # type: ignore[attr-defined]
+            select(Conversation.workspace_id).where(Conversation.id == conversation_id)
+        )
+        if owner != workspace_id:
+            raise ConversationNotFound(f"no conversation {conversation_id!r} in this workspace")
+
+    def history(
+        self, workspace_id: int, conversation_id: str, turns: int = HISTORY_TURNS
+    ) -> list[BaseMessage]:
+        """The last ``turns`` turns as LangChain messages, oldest first."""
+        with self.engine.connect() as conn:
+            self._check(conn, workspace_id, conversation_id)
+            rows = conn.execute(
+                select(Message.role, Message.payload)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(Message.seq)
+            ).all()
+        messages = messages_from_dict([json.loads(payload) for _role, payload in rows])
+        starts = [i for i, m in enumerate(messages) if m.type == "human"]
+        return messages[starts[-turns] :] if len(starts) > turns else messages
+
+    def find_turn(
+        self, workspace_id: int, conversation_id: str, request_id: str
+    ) -> StoredTurn | None:
+        """The turn an earlier request with ``request_id`` stored, if any."""
+        with self.engine.connect() as conn:
+            self._check(conn, workspace_id, conversation_id)
+            start = conn.scalar(
+                select(Message.seq).where(
+                    Message.conversation_id == conversation_id, Message.request_id == request_id
+                )
+            )
+            if start is None:
+                return None
+            rows = conn.execute(
+                select(Message.seq, Message.payload)
+                .where(Message.conversation_id == conversation_id, Message.seq >= start)
+                .order_by(Message.seq)
+            ).all()
+        turn: list[tuple[int, str]] = []
+        for seq, payload in rows:
+            if turn and json.loads(payload)["type"] == "human":
+                break
+            turn.append((seq, payload))
+        messages = messages_from_dict([json.loads(p) for _s, p in turn])
+        return StoredTurn(messages, turn[-1][0])
+
+    def append(
+        self,
+        workspace_id: int,
+        conversation_id: str,
+        messages: list[BaseMessage],
+        request_id: str | None = None,
+    ) -> int:
+        """Store one turn's messages in order; return the answer's sequence number."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            self._check(conn, workspace_id, conversation_id)
+            last = conn.scalar(
+                select(func.max(Message.seq)).where(Message.conversation_id == conversation_id)
+            )
+            seq = (last or 0) + 1
+            rows = []
+            for i, (message, data) in enumerate(
+                zip(messages, messages_to_dict(messages), strict=True)
+            ):
+                rows.append(
+                    {
+                        "conversation_id": conversation_id,
+                        "seq": seq + i,
+                        "role": message.type,
+                        "content": message.text
+                        if isinstance(message.content, list)
+                        else str(message.content),
+                        "payload": json.dumps(data, default=str),
+                        "request_id": request_id if i == 0 else None,
+                        "created_at": now,
+                    }
+                )
+            conn.execute(insert(Message), rows)
+            conn.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(updated_at=now)
+            )
+        return seq + len(rows) - 1
+
+    def record_feedback(
+        self,
+        workspace_id: int,
+        conversation_id: str,
+        message_seq: int,
+        verdict: str,
+    ) -> tuple[str, list[dict[str, object]]]:
+        """Store a verdict on the answer at ``message_seq``; return its question and tool calls."""
+        if verdict not in ("right", "wrong"):
+            raise ValueError("verdict must be 'right' or 'wrong'")
+        with self.engine.begin() as conn:
+            self._check(conn, workspace_id, conversation_id)
+            rows = conn.execute(
+                select(Message.seq, Message.payload)
+                .where(Message.conversation_id == conversation_id, Message.seq <= message_seq)
+                .order_by(Message.seq.desc())
+            ).all()
+            if not rows or rows[0][0] != message_seq:
+                raise ConversationNotFound(f"no message {message_seq} in this conversation")
+            question, calls = "", []
+            for _seq, payload in rows:
+                data = json.loads(payload)
+                if data["type"] == "ai":
+                    calls = [
+                        {"name": c["name"], "args": c["args"]}
+                        for c in data["data"].get("tool_calls") or []
+                    ] + calls
+                if data["type"] == "human":
+                    question = data["data"]["content"]
+                    break
+            conn.execute(
+                insert(Feedback).values(
+                    workspace_id=workspace_id,
+                    conversation_id=conversation_id,
+                    message_seq=message_seq,
+                    verdict=verdict,
+                    question=question,
+                    tool_calls=json.dumps(calls),
+                    created_at=datetime.now(UTC),
+                )
+            )
+        return question, calls
