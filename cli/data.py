@@ -38,7 +38,7 @@ def _file_progress() -> Iterator[ProgressCallback]:
     )
     tasks: dict[str, int] = {}
 
-    def advance(name: str, done: int, total: int) -> None:
+    def advance(name: str, done: int, *, total: int) -> None:
         if name not in tasks:
             tasks[name] = bars.add_task(name, total=total)
         bars.update(tasks[name], completed=done)

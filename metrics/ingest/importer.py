@@ -11,20 +11,21 @@ stays bounded whatever the number of events.
 
 from __future__ import annotations
 
-import csv
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, exists, select
 
 from metrics.db import workspace_id as resolve_workspace
 from metrics.ingest import bulk
 from metrics.ingest.contract import FILES, FILES_BY_NAME, REQUIRED_FILES, FileSpec
+from metrics.ingest.csvfile import read_header, read_rows
+from metrics.ingest.parallel import PARALLEL_MIN_BYTES, parse_in_worker
+from metrics.ingest.parallel import available as parallel_available
 from metrics.ingest.sessions import SessionKey, rebuild
 from metrics.ingest.validate import RowValidator
 from metrics.models import Event, Session
@@ -35,8 +36,8 @@ BYTES_PER_EVENT = 64
 """A typical events.csv row, to guess the size of an import from its file."""
 REFERENCED = {column.ref for spec in FILES for column in spec.columns if column.ref}
 
-Progress = Callable[[str, int, int], None]
-"""Called with (file name, bytes read, file size) as a file is read."""
+Progress = Callable[..., None]
+"""Called as ``progress(file_name, bytes_read, total=file_size)`` while a file is read."""
 
 
 @dataclass(frozen=True)
@@ -204,41 +205,37 @@ class Importer:
     # -- files -----------------------------------------------------------------------
 
     def add_file(self, path: Path, spec: FileSpec, progress: Progress | None = None) -> None:
-        """Read one CSV file of the contract."""
+        """Read one CSV file of the contract (a large one is parsed in a worker process)."""
         size = path.stat().st_size
+        report = partial(self.error, spec.name)
+        header = read_header(path, spec, report)
+        if header is None:
+            self._unchecked.add(spec.name)
+            return
         if spec.name == "events.csv":
             self._expected_events += size // BYTES_PER_EVENT
-        with path.open("rb") as binary:
-            reader = csv.reader(_utf8_lines(binary))
-            try:
-                header = next(reader, None)
-                if header is None:
-                    self.error(spec.name, 1, None, "the file is empty (a header row is required)")
-                    self._unchecked.add(spec.name)
-                    return
-                names = [h.strip().lower() for h in header]
-                missing = [c for c in spec.required if c not in names]
-                for column in missing:
-                    self.error(spec.name, 1, column, "required column is missing from the header")
-                if missing:
-                    self._unchecked.add(spec.name)
-                    return
-                rows = _numbered(
-                    reader, lambda: progress and progress(spec.name, binary.tell(), size)
-                )
-                self.add_rows(spec, names, rows)
-            except _NotUtf8 as exc:
-                self.error(spec.name, exc.line, None, f"not UTF-8 text: {exc.reason}")
-                self._unchecked.add(spec.name)
-            except csv.Error as exc:
-                self.error(spec.name, reader.line_num, None, f"malformed CSV: {exc}")
-                self._unchecked.add(spec.name)
-            if progress is not None:
-                progress(spec.name, size, size)
+        tick = None if progress is None else partial(progress, spec.name, total=size)
+        if spec.name not in REFERENCED and size >= PARALLEL_MIN_BYTES and parallel_available():
+            self._add_parsed_elsewhere(path, spec, header, tick)
+        else:
+            self.add_rows(spec, header, read_rows(path, report, tick, every=BATCH))
+        if tick is not None:
+            tick(size)
 
-    # -- end -----------------------------------------------------------------------
-
-    # -- end -----------------------------------------------------------------------
+    def _add_parsed_elsewhere(
+        self, path: Path, spec: FileSpec, header: list[str], tick: Callable[[int], object] | None
+    ) -> None:
+        """Like :meth:`add_rows`, with parsing and validation in a forked worker."""
+        refs = {c.ref for c in spec.columns if c.ref and c.ref not in self._unchecked}
+        known = {ref: self.known(ref) for ref in refs}
+        budget = self.max_errors - self.error_total
+        for chunk in parse_in_worker(path, spec, header, known, self._unchecked, budget, BATCH):
+            for line, column, message in chunk.errors:
+                self.error(spec.name, line, column, message)
+            if chunk.rows and not self.failed:
+                self._write(spec, chunk.rows)
+            if tick is not None:
+                tick(chunk.position)
 
     def finish(self) -> ImportReport:
         """Recompute changed sessions, or raise :class:`ImportRejected` if anything failed."""
@@ -253,33 +250,6 @@ class Importer:
             )
         self.report.seconds = time.perf_counter() - self._started
         return self.report
-
-
-class _NotUtf8(Exception):
-    def __init__(self, line: int, reason: str) -> None:
-        self.line = line
-        self.reason = reason
-
-
-def _utf8_lines(binary: IO[bytes]) -> Iterator[str]:
-    """Decode line by line, so a bad byte is reported on its own line."""
-    for number, raw in enumerate(binary, start=1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _NotUtf8(
-                number, f"byte 0x{raw[exc.start]:02x} at position {exc.start + 1}"
-            ) from None
-        yield line.removeprefix("\ufeff") if number == 1 else line
-
-
-def _numbered(reader: Any, tick: Callable[[], object]) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank rows of a ``csv.reader`` with the line they end on; ``tick`` every batch."""
-    for done, values in enumerate(reader, start=1):
-        if values and (len(values) > 1 or values[0].strip()):
-            yield reader.line_num, values
-        if done % BATCH == 0:
-            tick()
 
 
 def contract_files(folder: Path) -> list[tuple[Path, FileSpec]]:

@@ -1,0 +1,78 @@
+"""Reading contract CSV files: header checks and numbered rows, UTF-8 line by line."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+from metrics.ingest.contract import FileSpec
+
+ErrorSink = Callable[[int, str | None, str], None]
+"""Called with (line, column, message)."""
+
+
+class NotUtf8(Exception):
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
+
+
+def utf8_lines(binary: IO[bytes]) -> Iterator[str]:
+    """Decode line by line, so a bad byte is reported on its own line."""
+    for number, raw in enumerate(binary, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise NotUtf8(
+                number, f"byte 0x{raw[exc.start]:02x} at position {exc.start + 1}"
+            ) from None
+        yield line.removeprefix("\ufeff") if number == 1 else line
+
+
+def read_header(path: Path, spec: FileSpec, error: ErrorSink) -> list[str] | None:
+    """The lower-cased header, or None after reporting why the file cannot be read."""
+    with path.open("rb") as binary:
+        try:
+            header = next(csv.reader(utf8_lines(binary)), None)
+        except NotUtf8 as exc:
+            error(exc.line, None, f"not UTF-8 text: {exc.reason}")
+            return None
+        except csv.Error as exc:
+            error(1, None, f"malformed CSV: {exc}")
+            return None
+    if header is None:
+        error(1, None, "the file is empty (a header row is required)")
+        return None
+    names = [h.strip().lower() for h in header]
+    missing = [c for c in spec.required if c not in names]
+    for column in missing:
+        error(1, column, "required column is missing from the header")
+    return None if missing else names
+
+
+def read_rows(
+    path: Path,
+    error: ErrorSink,
+    tick: Callable[[int], object] | None = None,
+    every: int = 20_000,
+) -> Iterator[tuple[int, list[str]]]:
+    """Non-blank data rows with the line they end on; a decoding or CSV error ends the file.
+
+    ``tick`` is called with the byte position every ``every`` rows.
+    """
+    with path.open("rb") as binary:
+        reader = csv.reader(utf8_lines(binary))
+        try:
+            next(reader, None)
+            for done, values in enumerate(reader, start=1):
+                if values and (len(values) > 1 or values[0].strip()):
+                    yield reader.line_num, values
+                if tick is not None and done % every == 0:
+                    tick(binary.tell())
+        except NotUtf8 as exc:
+            error(exc.line, None, f"not UTF-8 text: {exc.reason}")
+        except csv.Error as exc:
+            error(reader.line_num, None, f"malformed CSV: {exc}")
