@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from cli import data, metrics
+from cli import ask, data, metrics
 from cli.common import run_app
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 data.register(app)
 metrics.register(app)
+ask.register(app)
 
 
 def main() -> None:

@@ -122,11 +122,13 @@ class Scope:
         return self.with_window(self.window.previous())
 
     def describe(self) -> dict[str, object]:
-        """JSON-ready provenance: as_of, window, range and filters."""
+        """JSON-ready provenance: as_of, window (``to`` exclusive, ``last_day`` the last date
+        counted), range and filters."""
         return {
             "as_of": iso(self.as_of),
             "from": iso(self.start),
             "to": iso(self.until),
+            "last_day": (self.until - timedelta(microseconds=1)).date().isoformat(),
             "range": self.window.name,
             "filters": self.filters.as_dict(),
         }

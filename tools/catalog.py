@@ -271,7 +271,7 @@ def run_tool(ctx: ToolContext, name: str, arguments: dict[str, Any]) -> dict[str
         described = scope.describe()
         envelope.update(
             as_of=described["as_of"],
-            window={k: described[k] for k in ("from", "to", "range")},
+            window={k: described[k] for k in ("from", "to", "last_day", "range")},
             filters=described["filters"],
         )
     rows = _cap(data, min(limit, ctx.max_rows * 4))

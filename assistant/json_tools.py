@@ -1,0 +1,361 @@
+"""Tool selection through schema-constrained JSON, for models without native tool calls.
+
+Small local models (served by llama.cpp, Ollama or vLLM) rarely produce native
+tool calls the server can parse, but they follow a JSON schema reliably when the
+server constrains decoding to it. :class:`JsonToolCalling` wraps such a model so
+the agent loop can treat it like any tool-calling chat model:
+
+* ``bind_tools(tools)`` only records the tools (the inner model never sees the
+  ``tools`` parameter);
+* every turn the inner model gets the conversation rendered as plain text
+  (tool results become user messages), one extra system instruction listing the
+  tools and the reply format, and ``response_format={"type": "json_schema", ...}``
+  constraining its reply to ``{"action": "call_tool", "tool": ..., "arguments": {...}}``
+  or ``{"action": "final_answer", "answer": "..."}``;
+* the reply is parsed into an ``AIMessage`` with ``tool_calls`` (arguments validated
+  against the tool's schema) or with the answer as content;
+* a reply that is not JSON, names an unknown tool or has invalid arguments is
+  retried once with the error fed back, then raises :class:`JsonToolCallingError`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.messages.ai import UsageMetadata, add_usage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA_NAME = "portalpulse_step"
+
+_INSTRUCTIONS = """\
+You answer by choosing one step at a time. Reply with exactly one JSON object and \
+nothing else, in one of these two forms:
+{{"action": "call_tool", "tool": "<tool name>", "arguments": {{<arguments for that tool>}}}}
+{{"action": "final_answer", "answer": "<your answer to the user>"}}
+Call one tool per reply. You will then be shown the tool's result and can call \
+another tool or give the final answer.
+
+Tools:
+{tools}"""
+
+_NO_TOOLS = "(none: give the final answer)"
+
+
+class JsonToolCallingError(ValueError):
+    """The inner model's reply could not be turned into a tool call or an answer."""
+
+    def __init__(self, message: str, reply: str = "") -> None:
+        """Keep the offending ``reply`` (possibly empty) next to the message."""
+        super().__init__(message)
+        self.reply = reply
+
+
+class _ReplyError(ValueError):
+    """One unusable reply; fed back to the model once before giving up."""
+
+
+class JsonToolCalling(BaseChatModel):
+    """Wrap ``inner`` so tool calls come from JSON-schema-constrained replies.
+
+    Args:
+        inner: the chat model that writes the JSON (e.g. ``ChatOpenAI`` pointed at a
+            local server); it must honour ``response_format`` for the constraint to
+            hold, but replies are validated either way.
+        max_repairs: how many times an unusable reply is fed back (default 1).
+        constrain_arguments: when true (default) the schema has one branch per tool
+            whose ``arguments`` is that tool's own argument schema, so constrained
+            decoding also guarantees well-formed arguments; when false ``arguments``
+            is any object and ``tool`` an enum of all tool names.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    inner: BaseChatModel
+    max_repairs: int = 1
+    constrain_arguments: bool = True
+    tool_specs: list[dict[str, Any]] = Field(default_factory=list)
+    tool_objects: dict[str, BaseTool] = Field(default_factory=dict, exclude=True)
+
+    @property
+    def _llm_type(self) -> str:
+        return "json-tool-calling"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"inner": getattr(self.inner, "_llm_type", type(self.inner).__name__)}
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Return a copy that offers ``tools``; the inner model's ``bind_tools`` is not used."""
+        specs: list[dict[str, Any]] = []
+        objects: dict[str, BaseTool] = {}
+        for tool in tools:
+            function = convert_to_openai_tool(tool)["function"]
+            specs.append(
+                {
+                    "name": function["name"],
+                    "description": function.get("description", ""),
+                    "parameters": function.get("parameters") or {"type": "object"},
+                }
+            )
+            if isinstance(tool, BaseTool):
+                objects[function["name"]] = tool
+        return self.model_copy(update={"tool_specs": specs, "tool_objects": objects})
+
+    # -- what the inner model is asked -------------------------------------------------
+
+    @property
+    def tool_names(self) -> list[str]:
+        """Names of the bound tools, in binding order."""
+        return [spec["name"] for spec in self.tool_specs]
+
+    def reply_schema(self) -> dict[str, Any]:
+        """The JSON schema every reply must match."""
+        final = {
+            "type": "object",
+            "properties": {
+                "action": {"type": "string", "enum": ["final_answer"]},
+                "answer": {"type": "string"},
+            },
+            "required": ["action", "answer"],
+            "additionalProperties": False,
+        }
+        if not self.tool_specs:
+            return final
+        if self.constrain_arguments:
+            calls = [_call_branch([spec["name"]], spec["parameters"]) for spec in self.tool_specs]
+        else:
+            calls = [_call_branch(self.tool_names, {"type": "object"})]
+        return {"anyOf": [*calls, final]}
+
+    def response_format(self) -> dict[str, Any]:
+        """The OpenAI ``response_format`` carrying :meth:`reply_schema`."""
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": SCHEMA_NAME, "schema": self.reply_schema(), "strict": False},
+        }
+
+    def instructions(self) -> str:
+        """The system instruction describing the tools and the reply format."""
+        lines = []
+        for spec in self.tool_specs:
+            lines.append(f"- {spec['name']}: {spec['description'].strip()}")
+            lines.append(f"  arguments schema: {json.dumps(spec['parameters'], sort_keys=True)}")
+        return _INSTRUCTIONS.format(tools="\n".join(lines) if lines else _NO_TOOLS)
+
+    def render(self, messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+        """Rewrite a tool-calling conversation as plain system/user/assistant text."""
+        calls: dict[str, dict[str, Any]] = {}
+        out: list[BaseMessage] = []
+        system_parts: list[str] = []
+        pending_results: list[str] = []
+
+        def flush_results() -> None:
+            if pending_results:
+                out.append(HumanMessage(content="\n\n".join(pending_results)))
+                pending_results.clear()
+
+        for message in messages:
+            if isinstance(message, ToolMessage):
+                call = calls.get(message.tool_call_id, {})
+                pending_results.append(_render_tool_result(message, call))
+                continue
+            flush_results()
+            if isinstance(message, SystemMessage):
+                system_parts.append(message.text)
+            elif isinstance(message, AIMessage):
+                for call in message.tool_calls:
+                    calls[call["id"] or ""] = call
+                out.append(AIMessage(content=_render_ai(message)))
+            else:
+                out.append(HumanMessage(content=message.text))
+        flush_results()
+        system_parts.append(self.instructions())
+        return [SystemMessage(content="\n\n".join(p for p in system_parts if p)), *out]
+
+    # -- what comes back ---------------------------------------------------------------
+
+    def parse(self, text: str) -> AIMessage:
+        """Turn one reply into an ``AIMessage`` (tool call or final answer).
+
+        Raises:
+            _ReplyError: the reply is unusable; the message explains why.
+        """
+        obj = _load_json_object(text)
+        action = obj.get("action")
+        if action is None:
+            action = "call_tool" if "tool" in obj else "final_answer" if "answer" in obj else None
+        if action == "final_answer":
+            answer = obj.get("answer")
+            if answer is None:
+                raise _ReplyError('a final_answer needs an "answer" string')
+            if not isinstance(answer, str):
+                answer = json.dumps(answer, ensure_ascii=False)
+            return AIMessage(content=answer)
+        if action != "call_tool":
+            raise _ReplyError(f'"action" must be "call_tool" or "final_answer", got {action!r}')
+        name = obj.get("tool")
+        if name not in self.tool_names:
+            choices = ", ".join(self.tool_names) or "none"
+            raise _ReplyError(f"unknown tool {name!r}; choose one of: {choices}")
+        args = obj.get("arguments", {})
+        if isinstance(args, str):
+            try:
+                args = json.loads(args) if args.strip() else {}
+            except json.JSONDecodeError as err:
+                raise _ReplyError(f'"arguments" for {name} is not a JSON object: {err}') from None
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            raise _ReplyError(f'"arguments" for {name} must be a JSON object')
+        self._validate_arguments(name, args)
+        call_id = f"call_{uuid.uuid4().hex[:24]}"
+        return AIMessage(
+            content="",
+            tool_calls=[{"name": name, "args": args, "id": call_id, "type": "tool_call"}],
+        )
+
+    def _validate_arguments(self, name: str, args: dict[str, Any]) -> None:
+        tool = self.tool_objects.get(name)
+        schema = tool.tool_call_schema if tool is not None else None
+        if isinstance(schema, type) and issubclass(schema, BaseModel):
+            try:
+                schema.model_validate(args)
+            except ValidationError as err:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+                    for e in err.errors()
+                )
+                raise _ReplyError(f"invalid arguments for {name}: {problems}") from None
+            return
+        spec = next(s for s in self.tool_specs if s["name"] == name)
+        missing = [key for key in spec["parameters"].get("required", []) if key not in args]
+        if missing:
+            raise _ReplyError(f"invalid arguments for {name}: missing {', '.join(missing)}")
+
+    # -- the turn ----------------------------------------------------------------------
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        conversation = self.render(messages)
+        response_format = self.response_format()
+        usage: UsageMetadata | None = None
+        reply_text = ""
+        problem = ""
+        for _attempt in range(self.max_repairs + 1):
+            # Same as inner.bind(response_format=...).invoke(...), but with the callbacks
+            # cut off (a binding would merge the graph's back in): the raw JSON must not
+            # leak into token streams, and the request need not stream.
+            reply = self.inner.invoke(
+                conversation, {"callbacks": []}, response_format=response_format
+            )
+            if isinstance(reply, AIMessage) and reply.usage_metadata:
+                usage = add_usage(usage, reply.usage_metadata)
+            reply_text = reply.text if isinstance(reply, BaseMessage) else str(reply)
+            try:
+                message = self.parse(reply_text)
+            except _ReplyError as err:
+                problem = str(err)
+                conversation = [
+                    *conversation,
+                    AIMessage(content=reply_text),
+                    HumanMessage(content=_repair_prompt(problem)),
+                ]
+                continue
+            if usage is not None:
+                message.usage_metadata = usage
+            if isinstance(reply, BaseMessage):
+                message.response_metadata = dict(reply.response_metadata)
+            return ChatResult(generations=[ChatGeneration(message=message)])
+        attempts = self.max_repairs + 1
+        raise JsonToolCallingError(
+            f"the model's reply could not be used after {attempts} attempts: {problem}", reply_text
+        )
+
+
+def _call_branch(names: list[str], arguments: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "action": {"type": "string", "enum": ["call_tool"]},
+            "tool": {"type": "string", "enum": names},
+            "arguments": arguments,
+        },
+        "required": ["action", "tool", "arguments"],
+        "additionalProperties": False,
+    }
+
+
+def _render_ai(message: AIMessage) -> str:
+    if message.tool_calls:
+        return "\n".join(
+            json.dumps(
+                {"action": "call_tool", "tool": call["name"], "arguments": call["args"]},
+                ensure_ascii=False,
+            )
+            for call in message.tool_calls
+        )
+    return json.dumps({"action": "final_answer", "answer": message.text}, ensure_ascii=False)
+
+
+def _render_tool_result(message: ToolMessage, call: dict[str, Any]) -> str:
+    name = message.name or call.get("name") or "tool"
+    args = json.dumps(call.get("args", {}), ensure_ascii=False, sort_keys=True)
+    if message.status == "error":
+        return f"Tool {name} {args} failed:\n{message.text}"
+    return f"Result of tool {name} {args}:\n{message.text}"
+
+
+def _repair_prompt(problem: str) -> str:
+    return (
+        f"Your previous reply could not be used: {problem}. "
+        "Reply again with only one JSON object in the required format."
+    )
+
+
+_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+
+
+def _load_json_object(text: str) -> dict[str, Any]:
+    body = text.strip()
+    fenced = _FENCE.match(body)
+    if fenced:
+        body = fenced.group(1)
+    if not body.startswith("{") and "{" in body and "}" in body:
+        body = body[body.index("{") : body.rindex("}") + 1]
+    try:
+        obj = json.loads(body)
+    except json.JSONDecodeError as err:
+        raise _ReplyError(
+            f"the reply is not valid JSON ({err.msg} at position {err.pos})"
+        ) from None
+    if not isinstance(obj, dict):
+        raise _ReplyError("the reply must be a JSON object")
+    return obj

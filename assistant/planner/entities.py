@@ -1,0 +1,138 @@
+"""Finding entity names inside a question ("how is Northwind doing?", "Jane's projects").
+
+The index holds every project, account, partner, user and team member name of
+a workspace, keyed by first word. A name matches when all its words appear in
+order; for projects, accounts and partners a distinctive first word alone also
+matches ("Northwind" for "Northwind Logistics"), and team members match by first
+name ("Jane's projects"). Longer matches win; overlapping ones are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from threading import Lock
+
+from sqlalchemy import Connection, Engine, select
+
+from metrics.models import Account, Project, TeamMember, User
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9&.\-]*")
+_STOP = {
+    "the", "a", "an", "of", "and", "for", "in", "on", "to", "my", "our", "is", "are", "with",
+    "who", "what", "which", "how", "project", "projects", "account", "partner", "portal",
+    "team", "group", "inc", "ltd", "llc", "co", "corp", "company",
+}  # fmt: skip
+CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Mention:
+    kind: str
+    """project, account, partner, user or member."""
+    id: str
+    name: str
+    text: str
+    """The words of the question that matched."""
+    full: bool
+    start: int
+    end: int
+
+
+def _words(text: str) -> list[str]:
+    return [w.removesuffix("'s").removesuffix("’s") for w in _WORD.findall(text.lower())]
+
+
+class EntityIndex:
+    def __init__(self, entries: list[tuple[str, str, str]]) -> None:
+        self._by_first: dict[str, list[tuple[list[str], str, str, str]]] = {}
+        firsts: dict[str, int] = {}
+        for kind, entity_id, name in entries:
+            words = _words(name)
+            if not words:
+                continue
+            self._by_first.setdefault(words[0], []).append((words, kind, entity_id, name))
+            firsts[words[0]] = firsts.get(words[0], 0) + 1
+            if kind == "member" and len(words) > 1:
+                self._by_first.setdefault(words[0], [])
+        self._common = {w for w, n in firsts.items() if n > 3}
+
+    @classmethod
+    def load(cls, conn: Connection, workspace_id: int) -> EntityIndex:
+        entries: list[tuple[str, str, str]] = []
+        for project_id, name in conn.execute(
+            select(Project.project_id, Project.name).where(Project.workspace_id == workspace_id)
+        ):
+            entries.append(("project", project_id, name))
+        for account_id, name, kind in conn.execute(
+            select(Account.account_id, Account.name, Account.kind).where(
+                Account.workspace_id == workspace_id
+            )
+        ):
+            entries.append(("partner" if kind == "partner" else "account", account_id, name))
+        for user_id, name in conn.execute(
+            select(User.user_id, User.name).where(User.workspace_id == workspace_id)
+        ):
+            entries.append(("user", user_id, name))
+        for member_id, name in conn.execute(
+            select(TeamMember.member_id, TeamMember.name).where(
+                TeamMember.workspace_id == workspace_id
+            )
+        ):
+            entries.append(("member", member_id, name))
+        return cls(entries)
+
+    def find(self, question: str) -> list[Mention]:
+        """Entity mentions in ``question``, longest first, not overlapping."""
+        words = _words(question)
+        found: list[tuple[int, int, bool, Mention]] = []
+        for i, word in enumerate(words):
+            if word in _STOP:
+                continue
+            for name_words, kind, entity_id, name in self._by_first.get(word, ()):
+                matched = 0
+                while (
+                    matched < len(name_words)
+                    and i + matched < len(words)
+                    and words[i + matched] == name_words[matched]
+                ):
+                    matched += 1
+                full = matched == len(name_words)
+                partial_ok = (
+                    kind in ("project", "account", "partner")
+                    and len(word) >= 4
+                    and word not in self._common
+                ) or (kind == "member" and matched >= 1)
+                if full or partial_ok:
+                    text = " ".join(words[i : i + matched])
+                    mention = Mention(kind, entity_id, name, text, full, i, i + matched)
+                    found.append((-matched, -int(full), False, mention))
+        found.sort(key=lambda f: (f[0], f[1], f[3].start))
+        taken: list[Mention] = []
+        for *_, mention in found:
+            if all(mention.end <= m.start or mention.start >= m.end for m in taken) or any(
+                m.start == mention.start and m.end == mention.end for m in taken
+            ):
+                taken.append(mention)
+        return taken
+
+
+class EntityIndexCache:
+    """One index per workspace, rebuilt after ``CACHE_SECONDS`` so imports show up."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lock = Lock()
+        self._cached: dict[int, tuple[float, EntityIndex]] = {}
+
+    def get(self, workspace_id: int) -> EntityIndex:
+        with self._lock:
+            hit = self._cached.get(workspace_id)
+            if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
+                return hit[1]
+        with self.engine.connect() as conn:
+            index = EntityIndex.load(conn, workspace_id)
+        with self._lock:
+            self._cached[workspace_id] = (time.monotonic(), index)
+        return index

@@ -1,0 +1,232 @@
+"""Slots from a question: window, direction, limit, kind, status, sort column, focus.
+
+Everything here is deterministic text matching relative to the as-of date. The
+planner combines these slots with the arguments of the nearest example
+question; a slot found here always wins over the example's default.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from metrics.scope import RANGES
+
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "fifteen": 15, "twenty": 20,
+    "thirty": 30, "a": 1, "an": 1,
+}  # fmt: skip
+_MONTHS = {
+    name: index
+    for index, names in enumerate(
+        [
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_NUM = r"(\d+|" + "|".join(_NUMBER_WORDS) + r")"
+_UNIT_DAYS = {"day": 1, "week": 7, "fortnight": 14, "month": 30, "quarter": 90, "year": 365}
+
+
+@dataclass
+class Slots:
+    range: str | None = None
+    from_date: str | None = None
+    to_date: str | None = None
+    span_days: int | None = None
+    """A duration the question names ("in two weeks" → 14), for inactivity thresholds."""
+    descending: bool | None = None
+    limit: int | None = None
+    kind: str | None = None
+    partner_type: str | None = None
+    status: str | None = None
+    sort: str | None = None
+    focus: str | None = None
+    ordinal: int | None = None
+    quoted: list[str] = field(default_factory=list)
+
+    @property
+    def window(self) -> dict[str, str]:
+        if self.range:
+            return {"range": self.range}
+        if self.from_date and self.to_date:
+            return {"from_date": self.from_date, "to_date": self.to_date}
+        return {}
+
+
+def _number(text: str) -> int:
+    return int(text) if text.isdigit() else _NUMBER_WORDS[text]
+
+
+def _named_days(days: int) -> str | None:
+    return {7: "last_7_days", 14: "last_14_days", 30: "last_30_days", 90: "last_90_days"}.get(days)
+
+
+def _window(q: str, today: date, slots: Slots) -> None:
+    """Named ranges, relative spans, months, quarters and explicit dates."""
+    iso = re.findall(r"\b(\d{4}-\d{2}-\d{2})\b", q)
+    if len(iso) >= 2:
+        slots.from_date, slots.to_date = sorted(iso[:2])
+        return
+    if len(iso) == 1 and re.search(r"\b(since|from|after)\b", q):
+        slots.from_date, slots.to_date = iso[0], today.isoformat()
+        return
+    if len(iso) == 1:
+        slots.from_date = slots.to_date = iso[0]
+        return
+    for name in RANGES:
+        if name.replace("_", " ") in q:
+            slots.range = name
+            return
+    fixed = [
+        (r"\b(this|current) month\b|\bmonth to date\b|\bmtd\b", "this_month"),
+        (r"\b(last|previous|prior) month\b", "last_month"),
+        (r"\b(this|current) quarter\b|\bquarter to date\b|\bqtd\b", "this_quarter"),
+        (r"\b(last|previous|prior) quarter\b", "last_quarter"),
+        (r"\b(this|current) year\b|\byear to date\b|\bytd\b", "this_year"),
+        (r"\b(last|previous|prior) year\b", "last_year"),
+    ]
+    for pattern, name in fixed:
+        if re.search(pattern, q):
+            slots.range = name
+            return
+    if re.search(r"\btoday\b", q):
+        slots.from_date = slots.to_date = today.isoformat()
+        return
+    if re.search(r"\byesterday\b", q):
+        slots.from_date = slots.to_date = (today - timedelta(days=1)).isoformat()
+        return
+    monday = today - timedelta(days=today.weekday())
+    if re.search(r"\b(this|current) week\b", q):
+        slots.from_date, slots.to_date = monday.isoformat(), today.isoformat()
+        return
+    if re.search(r"\b(last|previous|prior) week\b", q):
+        start = monday - timedelta(days=7)
+        slots.from_date, slots.to_date = start.isoformat(), (start + timedelta(days=6)).isoformat()
+        slots.span_days = 7
+        return
+    span = re.search(
+        rf"\b(?:last|past|previous|recent|in|for|over|within)\s+(?:the\s+)?(?:last\s+|past\s+)?"
+        rf"{_NUM}?\s*(day|week|fortnight|month|quarter|year)s?\b",
+        q,
+    )
+    if span:
+        count = _number(span.group(1)) if span.group(1) else 1
+        days = count * _UNIT_DAYS[span.group(2)]
+        slots.span_days = days
+        named = _named_days(days)
+        if named:
+            slots.range = named
+        else:
+            slots.from_date = (today - timedelta(days=days - 1)).isoformat()
+            slots.to_date = today.isoformat()
+        return
+    quarter = re.search(r"\bq([1-4])(?:\s+(\d{4}))?\b", q)
+    if quarter:
+        number, year = int(quarter.group(1)), int(quarter.group(2) or today.year)
+        start = date(year, 3 * number - 2, 1)
+        if not quarter.group(2) and start > today:
+            start = date(year - 1, 3 * number - 2, 1)
+        end = date(start.year + (start.month + 2) // 12, (start.month + 2) % 12 + 1, 1)
+        slots.from_date = start.isoformat()
+        slots.to_date = (end - timedelta(days=1)).isoformat()
+        return
+    month = re.search(
+        r"\b(?:in|for|during|of|since)\s+(" + "|".join(_MONTHS) + r")\b(?:\s+(\d{4}))?", q
+    )
+    if month:
+        number = _MONTHS[month.group(1)]
+        year = int(month.group(2) or (today.year if number <= today.month else today.year - 1))
+        start = date(year, number, 1)
+        end = date(year + number // 12, number % 12 + 1, 1) - timedelta(days=1)
+        slots.from_date = start.isoformat()
+        slots.to_date = (
+            min(end, today).isoformat() if "since" not in month.group(0) else (today.isoformat())
+        )
+
+
+_SORTS = (
+    (r"\bconver|\blogin rate\b|share of invit|invited users logged in", "conversion"),
+    (r"\boverdue\b", "tasks_overdue"),
+    (r"\bunassigned\b", "tasks_unassigned"),
+    (r"\b(completed|finished|done) tasks\b|\btasks (completed|finished|done)\b", "tasks_completed"),
+    (r"\blast visit|\brecent(ly)?\b", "last_visit"),
+    (r"\b(duration|longest|shortest|how long)\b", "avg_session_seconds"),
+    (r"\blogged in\b|\blogins?\b", "logged_in"),
+    (r"\binvit", "invited"),
+    (r"\b(engag|visit|session|activ|usage|using)", "sessions"),
+)
+_FOCUS = (
+    (r"\blogins?\b|\blogged in\b", "logins"),
+    (r"\b(visits?|sessions?|duration|how long)\b", "sessions"),
+    (r"\binvit", "invites_sent"),
+    (r"\btasks?\b", "tasks_completed"),
+    (r"\b(unique|active) users\b", "unique_users"),
+    (r"\bpage ?views?\b", "page_views"),
+    (r"\bactions?\b", "actions"),
+)
+_STATUSES = {
+    "in progress": "in_progress", "in-progress": "in_progress", "live": "live",
+    "on hold": "on_hold", "not started": "not_started", "cancelled": "cancelled",
+    "canceled": "cancelled",
+}  # fmt: skip
+
+
+def extract(question: str, today: date) -> Slots:
+    """All slots of ``question``, with dates relative to ``today`` (the as-of date)."""
+    q = " ".join(question.lower().replace("’", "'").split())
+    slots = Slots(quoted=re.findall(r"[\"“']([^\"”']{2,80})[\"”']", question))
+    _window(q, today, slots)
+    if re.search(r"\b(lowest|least|fewest|worst|bottom|minimum|smallest|weakest|shortest)\b", q):
+        slots.descending = False
+    elif re.search(r"\b(highest|most|top|best|largest|maximum|biggest|strongest|longest)\b", q):
+        slots.descending = True
+    limit = re.search(rf"\b(?:top|bottom|first|last)\s+{_NUM}\b(?!\s*(?:day|week|month))", q)
+    if limit is None:
+        limit = re.search(
+            rf"\b{_NUM}\s+(?:most|least|lowest|highest|top|best|worst)?\s*"
+            r"(projects|partners|accounts|users|people|resources|rooms)\b",
+            q,
+        )
+    if limit and limit.group(1) not in ("a", "an"):
+        slots.limit = max(1, min(100, _number(limit.group(1))))
+    if re.search(r"\bpartners?\b|\bresellers?\b|\breferral", q):
+        slots.kind = "partner"
+    elif re.search(r"\bcustomers?\b|\bclients?\b", q):
+        slots.kind = "customer"
+    for word, value in (("reseller", "reseller"), ("referral", "referral")):
+        if word in q:
+            slots.partner_type = value
+    for words, status in _STATUSES.items():
+        if re.search(rf"\b{words}\b", q):
+            slots.status = status
+    slots.sort = next((s for pattern, s in _SORTS if re.search(pattern, q)), None)
+    slots.focus = next((f for pattern, f in _FOCUS if re.search(pattern, q)), None)
+    ordinal = re.search(
+        r"\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|#\s?\d|number \d)\b", q
+    )
+    if ordinal:
+        word = ordinal.group(1)
+        order = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
+        slots.ordinal = order.get(word) or int(re.sub(r"\D", "", word))
+    return slots
+
+
+_FOLLOW_UP = re.compile(
+    r"^(and|what about|how about|same for|now for|now|also|ok and|okay and|then)\b"
+    r"|\b(which|who) of (them|those|these)\b|\b(of|among) (them|those|these)\b"
+    r"|\b(the|that) (first|second|third|fourth|fifth|last|top) one\b|\bmore about\b"
+    r"|\b(them|those|these|that one|this one)\b\??$"
+)
+
+
+def is_follow_up(question: str) -> bool:
+    """Does ``question`` lean on the previous turn ("and last month?", "the second one")?"""
+    return bool(_FOLLOW_UP.search(" ".join(question.lower().split())))

@@ -1,0 +1,269 @@
+"""Question → tool call, deterministically.
+
+1. The nearest example questions (MiniLM embeddings in the vector store) give
+   the tool, its base arguments and the figure to lead with.
+2. Slots found in the question — window, names, direction, limit, kind,
+   status, sort column — override those arguments.
+3. A follow-up ("and last month?", "which of them are partners?", "tell me more
+   about the second one") reuses the previous turn's tool call, changed by the
+   new slots, or drills into a row of its result.
+4. Nothing close enough, or nearest to the "cannot answer" examples, gives no
+   tool call: the answer says so and suggests questions that can be answered.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from pydantic import ValidationError
+
+from assistant.planner.entities import EntityIndex, Mention
+from assistant.planner.extract import Slots, extract, is_follow_up
+from tools.catalog import SPECS
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples.yaml"
+MIN_SIMILARITY = 0.42
+"""Below this, the nearest example is too far: the question is not understood."""
+FOLLOW_UP_SIMILARITY = 0.62
+"""A short question this far from every example leans on the previous turn."""
+NO_TOOL = "none"
+STARTERS = (
+    "Which projects have the lowest portal engagement this month?",
+    "Who never logged in?",
+    "Summarize the risks in my portfolio",
+)
+"""Suggested when a question is outside what the portal data can answer."""
+_ARGS = {spec.name: spec.args for spec in SPECS}
+_TABLE_SORTS = {
+    "list_projects": {
+        "conversion", "tasks_overdue", "tasks_unassigned", "tasks_completed", "last_visit",
+        "avg_session_seconds", "logged_in", "invited", "sessions",
+    },
+    "list_users": {"last_visit", "sessions", "logins", "tasks_completed"},
+}  # fmt: skip
+_ENTITY_ARG = {"project": "project", "account": "account", "partner": "account", "member": "owner"}
+
+
+@dataclass(frozen=True)
+class SeedExample:
+    question: str
+    tool: str
+    args: dict[str, Any]
+
+
+def seed_examples(path: Path = EXAMPLES) -> list[SeedExample]:
+    """The example-question bank, one row per paraphrase (focus stored as ``_focus``)."""
+    groups = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [
+        SeedExample(
+            question,
+            group["tool"],
+            {
+                **(group.get("args") or {}),
+                **({"_focus": group["focus"]} if "focus" in group else {}),
+            },
+        )
+        for group in groups
+        for question in group["questions"]
+    ]
+
+
+@dataclass
+class Plan:
+    tool: str | None
+    args: dict[str, Any] = field(default_factory=dict)
+    focus: str | None = None
+    similarity: float = 0.0
+    follow_up: bool = False
+    suggestions: list[str] = field(default_factory=list)
+    clarify: str | None = None
+    """What to ask for when a needed name is missing (project, account, user)."""
+
+
+@dataclass
+class Previous:
+    """The last turn's tool call and result, for follow-ups."""
+
+    tool: str
+    args: dict[str, Any]
+    result: dict[str, Any] | None
+
+
+def previous_turn(history: list[BaseMessage]) -> Previous | None:
+    """The last tool call made before the current question, with its result."""
+    for i in range(len(history) - 1, -1, -1):
+        message = history[i]
+        if isinstance(message, AIMessage) and message.tool_calls:
+            call = message.tool_calls[0]
+            result = None
+            for later in history[i + 1 :]:
+                if isinstance(later, ToolMessage) and later.tool_call_id == call["id"]:
+                    try:
+                        result = json.loads(later.content)  # type: ignore[arg-type]
+                    except (TypeError, ValueError):
+                        result = None
+                    break
+            return Previous(call["name"], dict(call["args"]), result)
+    return None
+
+
+def _allowed(tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Only arguments the tool takes, with values it accepts (bad ones dropped)."""
+    schema = _ARGS[tool]
+    kept = {k: v for k, v in args.items() if k in schema.model_fields and v is not None}
+    try:
+        schema.model_validate(kept)
+    except ValidationError as exc:
+        for error in exc.errors():
+            if error["loc"]:
+                kept.pop(str(error["loc"][0]), None)
+    return kept
+
+
+def _apply_slots(tool: str, args: dict[str, Any], slots: Slots, mentions: list[Mention]) -> None:
+    """Question slots over the example's arguments (in place)."""
+    fields = _ARGS[tool].model_fields
+    window = slots.window
+    if window and "range" in fields:
+        for key in ("range", "from_date", "to_date"):
+            args.pop(key, None)
+        args.update(window)
+    if tool == "find_inactive_users" and slots.span_days:
+        args["days"] = slots.span_days
+        for key in ("range", "from_date", "to_date"):
+            args.pop(key, None)
+    for mention in mentions:
+        key = _ENTITY_ARG.get(mention.kind)
+        if key in fields and key not in args:
+            args[key] = mention.name if mention.full else mention.text
+    if slots.limit and "limit" in fields:
+        args["limit"] = slots.limit
+    if tool in _TABLE_SORTS:
+        if slots.sort in _TABLE_SORTS[tool]:
+            args["sort"] = slots.sort
+        if slots.descending is not None:
+            args["descending"] = slots.descending
+    if tool == "get_leaderboard" and slots.descending is False:
+        args.update(sort="score", descending=False)
+    if tool == "find_never_logged_in" and slots.kind and "account" not in args:
+        args["kind"] = slots.kind
+    if slots.partner_type and "partner_type" in fields:
+        args["partner_type"] = slots.partner_type
+    if slots.status and "status" in fields:
+        args["status"] = slots.status
+
+
+def _profile_args(
+    args: dict[str, Any], mentions: list[Mention], slots: Slots
+) -> tuple[dict[str, Any], str | None]:
+    """``get_profile`` needs a name: from a mention or quotes, else ask for one."""
+    wanted = args.get("kind", "project")
+    kinds = {"project": "project", "account": "account", "partner": "partner", "user": "user"}
+    ranked = sorted(mentions, key=lambda m: (kinds.get(m.kind) != wanted, not m.full))
+    for mention in ranked:
+        if mention.kind in kinds:
+            return {**args, "kind": kinds[mention.kind], "name": mention.name}, None
+    if slots.quoted:
+        return {**args, "name": slots.quoted[0]}, None
+    return args, wanted
+
+
+class Planner:
+    """Plans one question; cheap to create, holds no per-question state."""
+
+    def __init__(self, store: Any, entities: EntityIndex, today: date, workspace: str) -> None:
+        self.store = store
+        self.entities = entities
+        self.today = today
+        self.workspace = workspace
+
+    def plan(self, question: str, history: list[BaseMessage]) -> Plan:
+        slots = extract(question, self.today)
+        mentions = self.entities.find(question)
+        matches = self.store.search_examples(question, k=5, workspace=self.workspace)
+        best = matches[0] if matches else None
+        similarity = best.similarity if best else 0.0
+        previous = previous_turn(history)
+        has_slots = bool(slots.window or mentions or slots.kind or slots.status or slots.ordinal)
+        if previous and (
+            is_follow_up(question)
+            or (len(question.split()) <= 5 and similarity < FOLLOW_UP_SIMILARITY and has_slots)
+        ):
+            return self._follow_up(previous, slots, mentions, similarity)
+        if best is None or best.tool == NO_TOOL:
+            return Plan(None, similarity=similarity, suggestions=list(STARTERS))
+        if similarity < MIN_SIMILARITY:
+            return Plan(None, similarity=similarity, suggestions=self.suggestions(question))
+        args = {k: v for k, v in best.args.items() if not k.startswith("_")}
+        focus = best.args.get("_focus") or slots.focus
+        if best.tool == "define_metric":
+            return Plan("define_metric", {"term": question}, focus, similarity)
+        if best.tool == "get_profile":
+            args, missing = _profile_args(args, mentions, slots)
+            if missing:
+                return Plan(None, similarity=similarity, clarify=missing)
+            if slots.range:
+                args["range"] = slots.range
+            return Plan("get_profile", _allowed("get_profile", args), focus, similarity)
+        _apply_slots(best.tool, args, slots, mentions)
+        if best.tool in ("get_kpis", "get_trends") and slots.focus:
+            focus = slots.focus
+        return Plan(best.tool, _allowed(best.tool, args), focus, similarity)
+
+    def _follow_up(
+        self, previous: Previous, slots: Slots, mentions: list[Mention], similarity: float
+    ) -> Plan:
+        rows = _rows(previous.result)
+        if slots.ordinal and rows:
+            row = rows[min(slots.ordinal, len(rows)) - 1]
+            for key, kind in (
+                ("project_id", "project"),
+                ("partner_id", "partner"),
+                ("user_id", "user"),
+                ("account_id", "account"),
+            ):
+                if row.get(key):
+                    args = {"kind": kind, "name": row[key]}
+                    return Plan("get_profile", args, None, similarity, follow_up=True)
+        args = dict(previous.args)
+        _apply_slots(previous.tool, args, slots, mentions)
+        if previous.tool == "find_never_logged_in" and slots.kind:
+            args["kind"] = slots.kind
+        focus = slots.focus if previous.tool in ("get_kpis", "get_trends") else None
+        return Plan(previous.tool, _allowed(previous.tool, args), focus, similarity, follow_up=True)
+
+    def suggestions(self, question: str, k: int = 3) -> list[str]:
+        """Answerable example questions closest to ``question``."""
+        found = self.store.search_examples(question, k=12, workspace=self.workspace)
+        seen: list[str] = []
+        for match in found:
+            if match.tool != NO_TOOL and match.question not in seen:
+                seen.append(match.question)
+        for default in STARTERS:
+            if len(seen) >= k:
+                break
+            seen.append(default)
+        return seen[:k]
+
+
+def _rows(result: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The first table in a tool result envelope."""
+    data = (result or {}).get("data") or {}
+    for value in data.values():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            return value
+    return []
+
+
+def question_of(messages: list[BaseMessage]) -> tuple[str, int]:
+    """The current question and its index in ``messages``."""
+    for i in range(len(messages) - 1, -1, -1):
+        if isinstance(messages[i], HumanMessage):
+            return str(messages[i].content), i
+    return "", -1

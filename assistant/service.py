@@ -1,0 +1,324 @@
+"""One question, end to end — the function behind ``portalpulse ask`` and ``POST /api/ask``.
+
+    question → conversation memory → tools bound to the caller's workspace
+             → agent loop (offline planner or an OpenAI-compatible model)
+             → grounding check (retry once with feedback, else the templated answer)
+             → stored turn → AskResult
+
+Nothing here raises for a model failure: the question is stored with a
+fallback answer built from whatever the tools returned, and ``error`` says
+what went wrong. A repeated ``request_id`` returns the stored turn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from sqlalchemy import Engine
+
+from assistant.agent import Agent, AgentError, AgentRun
+from assistant.answers import compose, render
+from assistant.grounding import check
+from assistant.memory import ConversationStore
+from assistant.planner.entities import EntityIndexCache
+from assistant.planner.model import OfflinePlanner
+from assistant.planner.plan import Planner, seed_examples
+from assistant.providers import chat_model
+from assistant.settings import Settings, load_settings
+from assistant.vectorstore import Example, GlossaryEntry, VectorStore
+from metrics.scope import parse_as_of
+from tools import ToolContext, build_tools
+from tools.glossary import entries as glossary_entries
+
+MAX_QUESTION = 2000
+
+
+class QuestionError(ValueError):
+    """The question itself is unusable (empty, too long)."""
+
+
+@dataclass
+class AskResult:
+    answer: str
+    grounded: bool
+    conversation_id: str
+    tool_calls: list[dict[str, Any]]
+    data: list[dict[str, Any]]
+    message_seq: int = 0
+    provider: str = "offline"
+    round_trips: int = 0
+    tokens: dict[str, int] = field(default_factory=dict)
+    latency_ms: float = 0.0
+    grounding: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    replayed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def store_path_for(engine: Engine) -> Path:
+    """The vector store folder: beside a SQLite file, else ``.portalpulse-chroma``."""
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if database and database != ":memory:":
+        return Path(f"{database}.chroma")
+    return Path(".portalpulse-chroma")
+
+
+class Assistant:
+    """Shared per process: the vector store, entity names and memory."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings | None = None,
+        store: VectorStore | None = None,
+        store_dir: Path | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings or load_settings()
+        self.store = store or VectorStore(store_dir or store_path_for(engine))
+        self.store.ensure(
+            [GlossaryEntry(id=f"g{i}", term=e["term"], text=e["text"]) for i, e in
+             enumerate(glossary_entries())],
+            [Example(question=e.question, tool=e.tool, args=e.args) for e in seed_examples()],
+        )  # fmt: skip
+        self.entities = EntityIndexCache(engine)
+        self.memory = ConversationStore(engine)
+        self._lock = threading.Lock()
+
+    # -- the model ---------------------------------------------------------------------
+
+    def _model(self, settings: Settings, workspace_id: int, slug: str, today: date) -> Any:
+        planner = OfflinePlanner(
+            planner=Planner(self.store, self.entities.get(workspace_id), today, slug)
+        )
+        return chat_model(settings, offline_model=planner)
+
+    def _system_prompt(self, as_of: datetime, fixed: dict[str, Any]) -> str:
+        return render(
+            "system.j2",
+            as_of=as_of.isoformat().replace("+00:00", "Z"),
+            fixed_filters=fixed,
+            glossary=glossary_entries(),
+        )
+
+    # -- one question ------------------------------------------------------------------
+
+    def ask(
+        self,
+        workspace_id: int,
+        workspace: str,
+        question: str,
+        *,
+        conversation_id: str | None = None,
+        as_of: str | date | datetime | None = None,
+        filters: dict[str, Any] | None = None,
+        request_id: str | None = None,
+        provider: str | None = None,
+    ) -> AskResult:
+        """Answer ``question``; never raises for a model failure (see module doc)."""
+        events = self.stream(
+            workspace_id,
+            workspace,
+            question,
+            conversation_id=conversation_id,
+            as_of=as_of,
+            filters=filters,
+            request_id=request_id,
+            provider=provider,
+            tokens=False,
+        )
+        final: AskResult | None = None
+        for event in events:
+            if event["type"] == "final":
+                final = event["result"]
+        assert final is not None
+        return final
+
+    def stream(
+        self,
+        workspace_id: int,
+        workspace: str,
+        question: str,
+        *,
+        conversation_id: str | None = None,
+        as_of: str | date | datetime | None = None,
+        filters: dict[str, Any] | None = None,
+        request_id: str | None = None,
+        provider: str | None = None,
+        tokens: bool = True,
+    ) -> Iterator[dict[str, Any]]:
+        """Events: ``tool_call``, ``tool_result``, ``token`` (LLM only), then ``final``."""
+        started = time.perf_counter()
+        text = " ".join((question or "").split())
+        if not text:
+            raise QuestionError("the question is empty")
+        if len(text) > MAX_QUESTION:
+            raise QuestionError(f"the question is longer than {MAX_QUESTION} characters")
+        if conversation_id is None:
+            conversation_id = self.memory.start(workspace_id, text)
+        history = self.memory.history(workspace_id, conversation_id)
+        if request_id:
+            stored = self.memory.find_turn(workspace_id, conversation_id, request_id)
+            if stored is not None:
+                result = _from_messages(stored.messages, conversation_id, stored.answer_seq)
+                result.replayed = True
+                yield {"type": "final", "result": result}
+                return
+        instant, today = parse_as_of(as_of)
+        settings = self.settings if provider is None else self.settings.replace(provider=provider)
+        fixed = dict(filters or {})
+        ctx = ToolContext(self.engine, workspace_id, as_of=as_of, fixed_filters=fixed, store=None)
+        agent = Agent(
+            self._model(settings, workspace_id, workspace, today),
+            build_tools(ctx),
+            self._system_prompt(instant, fixed),
+            settings,
+        )
+        run: AgentRun | None = None
+        error: str | None = None
+        try:
+            for event in agent.stream(text, history):
+                if event["type"] == "final":
+                    run = event["run"]
+                elif event["type"] != "token" or tokens:
+                    yield event
+        except AgentError as exc:
+            error = exc.reason
+            run = AgentRun(
+                answer="", tool_calls=exc.tool_calls, round_trips=exc.round_trips,
+                tokens={}, limited=False, messages=[HumanMessage(text)],
+            )  # fmt: skip
+        assert run is not None
+        result = self._finish(
+            agent, run, text, history, conversation_id, settings, error, request_id, workspace_id
+        )
+        result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        yield {"type": "final", "result": result}
+
+    def _finish(
+        self,
+        agent: Agent,
+        run: AgentRun,
+        question: str,
+        history: list[BaseMessage],
+        conversation_id: str,
+        settings: Settings,
+        error: str | None,
+        request_id: str | None,
+        workspace_id: int,
+    ) -> AskResult:
+        envelopes = _envelopes(run)
+        answer = run.answer
+        grounding: dict[str, Any] = {"checked": True}
+        report = check(answer, envelopes, question)
+        offline = settings.provider == "offline"
+        if error is not None or not answer.strip():
+            answer = _fallback(question, envelopes, error)
+            report = check(answer, envelopes, question)
+            grounding["fallback"] = True
+        elif not report.grounded and not offline:
+            grounding["first_attempt"] = report.ungrounded
+            feedback = render("grounding_feedback.j2", ungrounded=report.ungrounded)
+            try:
+                retry = agent.run(feedback, [*history, *run.messages])
+                envelopes_retry = envelopes + _envelopes(retry)
+                retry_report = check(retry.answer, envelopes_retry, question)
+                run.round_trips += retry.round_trips
+                if retry_report.grounded and retry.answer.strip():
+                    answer, report, envelopes = retry.answer, retry_report, envelopes_retry
+                    grounding["retried"] = True
+            except AgentError:
+                pass
+            if not report.grounded:
+                answer = _fallback(question, envelopes, None)
+                report = check(answer, envelopes, question)
+                grounding["replaced"] = True
+        messages = _turn_messages(run, question, answer)
+        seq = self.memory.append(workspace_id, conversation_id, messages, request_id)
+        return AskResult(
+            answer=answer,
+            grounded=report.grounded,
+            conversation_id=conversation_id,
+            tool_calls=[
+                {"name": c.name, "args": c.args, "ok": not c.error, "ms": c.duration_ms}
+                for c in run.tool_calls
+            ],
+            data=envelopes,
+            message_seq=seq,
+            provider=settings.provider,
+            round_trips=run.round_trips,
+            tokens=run.tokens,
+            grounding=grounding,
+            error=error,
+        )
+
+
+def _envelopes(run: AgentRun) -> list[dict[str, Any]]:
+    """The JSON tool results of a run (errors included: they carry no numbers)."""
+    out = []
+    for call in run.tool_calls:
+        if isinstance(call.result, dict):
+            out.append(call.result)
+    return out
+
+
+def _fallback(question: str, envelopes: list[dict[str, Any]], error: str | None) -> str:
+    """The templated answer from this turn's tool results, or a plain apology."""
+    good = [e for e in envelopes if "error" not in e]
+    body = "\n\n".join(compose(e, question) for e in good)
+    if error:
+        head = f"The language model is unavailable right now ({error}); your question is saved."
+        return f"{head}\n\n{body}" if body else f"{head} Please ask again in a moment."
+    return body or "I couldn't find figures for that question; please rephrase it."
+
+
+def _turn_messages(run: AgentRun, question: str, answer: str) -> list[BaseMessage]:
+    """The turn as stored: the question, tool calls and results, then the final answer."""
+    turn: list[BaseMessage] = []
+    started = False
+    for message in run.messages:
+        if isinstance(message, HumanMessage) and message.content == question:
+            started = True
+            turn = [message]
+            continue
+        if started and (isinstance(message, ToolMessage) or (
+            isinstance(message, AIMessage) and message.tool_calls
+        )):  # fmt: skip
+            turn.append(message)
+    if not turn:
+        turn = [HumanMessage(question)]
+    turn.append(AIMessage(answer))
+    return turn
+
+
+def _from_messages(messages: list[BaseMessage], conversation_id: str, seq: int) -> AskResult:
+    """An AskResult rebuilt from a stored turn (for a repeated request id)."""
+    calls, data = [], []
+    for message in messages:
+        if isinstance(message, AIMessage):
+            calls += [
+                {"name": c["name"], "args": c["args"], "ok": True} for c in message.tool_calls
+            ]
+        if isinstance(message, ToolMessage):
+            with contextlib.suppress(TypeError, ValueError):
+                data.append(json.loads(message.content))  # type: ignore[arg-type]
+    answer = str(messages[-1].content) if messages else ""
+    return AskResult(
+        answer=answer,
+        grounded=check(answer, data, str(messages[0].content) if messages else "").grounded,
+        conversation_id=conversation_id,
+        tool_calls=calls,
+        data=data,
+        message_seq=seq,
+    )
