@@ -111,9 +111,11 @@ class EntityIndex:
         found.sort(key=lambda f: (f[0], f[1], f[3].start))
         taken: list[Mention] = []
         for *_, mention in found:
-            if all(mention.end <= m.start or mention.start >= m.end for m in taken) or any(
-                m.start == mention.start and m.end == mention.end for m in taken
-            ):
+            apart = all(mention.end <= m.start or mention.start >= m.end for m in taken)
+            namesake = mention.full and any(
+                m.full and (m.start, m.end) == (mention.start, mention.end) for m in taken
+            )
+            if apart or namesake:
                 taken.append(mention)
         return taken
 
