@@ -23,18 +23,19 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from assistant.agent import Agent, AgentError, AgentRun
 from assistant.answers import compose, render
 from assistant.grounding import check
 from assistant.memory import ConversationStore
-from assistant.planner.entities import EntityIndexCache
+from assistant.planner.entities import EntityIndexCache, entity_names
 from assistant.planner.model import OfflinePlanner
 from assistant.planner.plan import Planner, seed_examples
 from assistant.providers import chat_model
 from assistant.settings import Settings, load_settings
 from assistant.vectorstore import Example, GlossaryEntry, VectorStore
+from metrics.models import Feedback
 from metrics.scope import parse_as_of
 from tools import ToolContext, build_tools
 from tools.glossary import entries as glossary_entries
@@ -95,12 +96,46 @@ class Assistant:
         self.entities = EntityIndexCache(engine)
         self.memory = ConversationStore(engine)
         self._lock = threading.Lock()
+        self._synced: set[int] = set()
+        self._restore_feedback()
+
+    def _restore_feedback(self) -> None:
+        """Re-add answers people marked right: the store folder is only a cache."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Feedback.workspace_id, Feedback.question, Feedback.tool_calls).where(
+                    Feedback.verdict == "right"
+                )
+            ).all()
+        for workspace_id, question, calls in rows:
+            for call in json.loads(calls)[:1]:
+                self.store.add_example(question, call["name"], call["args"], str(workspace_id))
+
+    def _sync_entities(self, workspace_id: int) -> None:
+        """Project, account, partner and member names into the store, once per process."""
+        with self._lock:
+            if workspace_id in self._synced:
+                return
+            self._synced.add(workspace_id)
+        with self.engine.connect() as conn:
+            names = entity_names(conn, workspace_id)
+        self.store.sync_entities(str(workspace_id), names)
+
+    def feedback(
+        self, workspace_id: int, conversation_id: str, message_seq: int, verdict: str
+    ) -> None:
+        """Record a verdict; a right answer's question joins the example index."""
+        question, calls = self.memory.record_feedback(
+            workspace_id, conversation_id, message_seq, verdict
+        )
+        if verdict == "right" and calls and question:
+            self.store.add_example(question, calls[0]["name"], calls[0]["args"], str(workspace_id))
 
     # -- the model ---------------------------------------------------------------------
 
     def _model(self, settings: Settings, workspace_id: int, slug: str, today: date) -> Any:
         planner = OfflinePlanner(
-            planner=Planner(self.store, self.entities.get(workspace_id), today, slug)
+            planner=Planner(self.store, self.entities.get(workspace_id), today, str(workspace_id))
         )
         return chat_model(settings, offline_model=planner)
 
@@ -178,7 +213,10 @@ class Assistant:
         instant, today = parse_as_of(as_of)
         settings = self.settings if provider is None else self.settings.replace(provider=provider)
         fixed = dict(filters or {})
-        ctx = ToolContext(self.engine, workspace_id, as_of=as_of, fixed_filters=fixed, store=None)
+        self._sync_entities(workspace_id)
+        ctx = ToolContext(
+            self.engine, workspace_id, as_of=as_of, fixed_filters=fixed, store=self.store
+        )
         agent = Agent(
             self._model(settings, workspace_id, workspace, today),
             build_tools(ctx),

@@ -170,3 +170,17 @@ def test_injection_in_the_question_cannot_leave_the_workspace(demo) -> None:
     with conn:
         truth = section("kpis")(conn, s).kpis.model_dump()
     assert all(e["data"]["kpis"] == truth for e in result.data if e["tool"] == "get_kpis")
+
+
+def test_an_answer_marked_right_grows_the_example_index(demo, tmp_path: Path) -> None:
+    assistant, ws = demo
+    question = "which onboarding customers are ghosting the portal?"
+    result = ask(demo, question)
+    assert result.tool_calls, result.answer
+    assistant.feedback(ws, result.conversation_id, result.message_seq, "right")
+    top = assistant.store.search_examples(question, k=1, workspace=str(ws))[0]
+    assert (top.source, top.tool, top.similarity) == ("feedback", result.tool_calls[0]["name"], 1.0)
+    # The store folder is a cache: a fresh one gets the feedback back from the database.
+    rebuilt = Assistant(assistant.engine, assistant.settings, store_dir=tmp_path / "fresh")
+    again = rebuilt.store.search_examples(question, k=1, workspace=str(ws))[0]
+    assert again.source == "feedback"

@@ -80,7 +80,7 @@ def _semantic(ctx: ToolContext, what: str, text: str) -> str | None:
     if ctx.store is None:
         return None
     try:
-        found = ctx.store.search_entities(ctx.workspace_id, text, k=2, kinds=list(KINDS[what]))
+        found = ctx.store.search_entities(str(ctx.workspace_id), text, k=2, kinds=list(KINDS[what]))
     except Exception:  # a broken index must not break the answer: fall back to not found
         return None
     if found and found[0].similarity >= SEMANTIC_SIMILARITY:

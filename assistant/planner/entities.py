@@ -16,6 +16,7 @@ from threading import Lock
 
 from sqlalchemy import Connection, Engine, select
 
+from assistant.vectorstore import EntityName
 from metrics.models import Account, Project, TeamMember, User
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9&.\-]*")
@@ -46,6 +47,7 @@ def _words(text: str) -> list[str]:
 
 class EntityIndex:
     def __init__(self, entries: list[tuple[str, str, str]]) -> None:
+        self.entries = entries
         self._by_first: dict[str, list[tuple[list[str], str, str, str]]] = {}
         firsts: dict[str, int] = {}
         for kind, entity_id, name in entries:
@@ -59,7 +61,7 @@ class EntityIndex:
         self._common = {w for w, n in firsts.items() if n > 3}
 
     @classmethod
-    def load(cls, conn: Connection, workspace_id: int) -> EntityIndex:
+    def load(cls, conn: Connection, workspace_id: int, users: bool = True) -> EntityIndex:
         entries: list[tuple[str, str, str]] = []
         for project_id, name in conn.execute(
             select(Project.project_id, Project.name).where(Project.workspace_id == workspace_id)
@@ -71,10 +73,11 @@ class EntityIndex:
             )
         ):
             entries.append(("partner" if kind == "partner" else "account", account_id, name))
-        for user_id, name in conn.execute(
-            select(User.user_id, User.name).where(User.workspace_id == workspace_id)
-        ):
-            entries.append(("user", user_id, name))
+        if users:
+            for user_id, name in conn.execute(
+                select(User.user_id, User.name).where(User.workspace_id == workspace_id)
+            ):
+                entries.append(("user", user_id, name))
         for member_id, name in conn.execute(
             select(TeamMember.member_id, TeamMember.name).where(
                 TeamMember.workspace_id == workspace_id
@@ -118,6 +121,12 @@ class EntityIndex:
             if apart or namesake:
                 taken.append(mention)
         return taken
+
+
+def entity_names(conn: Connection, workspace_id: int) -> list[EntityName]:
+    """Names worth embedding for semantic resolution: all but users (too many, too plain)."""
+    index = EntityIndex.load(conn, workspace_id, users=False)
+    return [EntityName(entity_id=i, name=n, kind=k) for k, i, n in index.entries]
 
 
 class EntityIndexCache:
