@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from cli import ask, data, metrics
+from cli import ask, data, metrics, serve
 from cli.common import run_app
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app = typer.Typer(
 data.register(app)
 metrics.register(app)
 ask.register(app)
+serve.register(app)
 
 
 def main() -> None:
