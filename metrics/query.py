@@ -134,6 +134,11 @@ def portal_condition(
             User.account_id.in_(covered.partners.scalar_subquery()),
         )
         partner_part = and_(project_col == PARTNER_PORTAL, user_col.in_(partner_users))
+    f = scope.filters
+    if f.playbook or f.status or f.projects:  # project-only filters: no partner portal
+        return project_part
+    if f.partner_type:  # partner-only filter: no project portals
+        return partner_part
     return or_(project_part, partner_part)
 
 

@@ -18,9 +18,10 @@ from metrics.scope import Scope, resolve_scope
 from tools.args import ScopeArgs
 from tools.context import ToolContext
 
-CLEAR_SCORE = 0.8
-"""A fuzzy match at least this good, well ahead of the next, is taken as meant."""
 CLEAR_MARGIN = 0.1
+"""A match this far ahead of the next is taken as meant, if good enough for its kind:"""
+_MIN_SCORE = {"exact": 0.0, "prefix": 0.8, "contains": 0.6, "fuzzy": 0.4}
+"""(the search scores prefix matches 0.80–0.95, substrings 0.60–0.75, fuzzy below 0.55)."""
 SEMANTIC_SIMILARITY = 0.75
 
 KINDS = {
@@ -63,7 +64,8 @@ def resolve_name(ctx: ToolContext, conn: Connection, what: str, text: str) -> st
     if matches:
         top = matches[0]
         runner_up = matches[1].score if len(matches) > 1 else 0.0
-        if top.score >= CLEAR_SCORE and top.score - runner_up >= CLEAR_MARGIN:
+        clear = top.score - runner_up >= CLEAR_MARGIN
+        if len(matches) == 1 or (clear and top.score >= _MIN_SCORE[top.match]):
             return top.id
         raise Unresolved(what, text, [_choice(m) for m in matches[:5]])
     semantic = _semantic(ctx, what, text)
