@@ -41,6 +41,7 @@ from tools import ToolContext, build_tools
 from tools.glossary import entries as glossary_entries
 
 MAX_QUESTION = 2000
+AGENT_CACHE = 32
 
 
 class QuestionError(ValueError):
@@ -97,6 +98,7 @@ class Assistant:
         self.memory = ConversationStore(engine)
         self._lock = threading.Lock()
         self._synced: set[int] = set()
+        self._agents: dict[tuple[Any, ...], Agent] = {}
         self._restore_feedback()
 
     def _restore_feedback(self) -> None:
@@ -133,11 +135,43 @@ class Assistant:
 
     # -- the model ---------------------------------------------------------------------
 
-    def _model(self, settings: Settings, workspace_id: int, slug: str, today: date) -> Any:
-        planner = OfflinePlanner(
-            planner=Planner(self.store, self.entities.get(workspace_id), today, str(workspace_id))
-        )
+    def _model(self, settings: Settings, workspace_id: int, today: date) -> Any:
+        planner = OfflinePlanner(planner=Planner(self.store, self.entities, workspace_id, today))
         return chat_model(settings, offline_model=planner)
+
+    def _agent(
+        self,
+        settings: Settings,
+        workspace_id: int,
+        as_of: str | date | datetime | None,
+        fixed: dict[str, Any],
+    ) -> Agent:
+        """The agent for this provider, workspace, day and scope: built once, then reused
+        (compiling the graph costs more than answering a question offline)."""
+        instant, today = parse_as_of(as_of)
+        key = (
+            settings, workspace_id, today, None if as_of is None else str(as_of),
+            json.dumps(fixed, sort_keys=True, default=str),
+        )  # fmt: skip
+        with self._lock:
+            cached = self._agents.pop(key, None)
+            if cached is not None:
+                self._agents[key] = cached  # most recently used last
+                return cached
+        ctx = ToolContext(
+            self.engine, workspace_id, as_of=as_of, fixed_filters=fixed, store=self.store
+        )
+        agent = Agent(
+            self._model(settings, workspace_id, today),
+            build_tools(ctx),
+            self._system_prompt(instant, fixed),
+            settings,
+        )
+        with self._lock:
+            self._agents[key] = agent
+            while len(self._agents) > AGENT_CACHE:
+                self._agents.pop(next(iter(self._agents)))
+        return agent
 
     def _system_prompt(self, as_of: datetime, fixed: dict[str, Any]) -> str:
         return render(
@@ -210,19 +244,11 @@ class Assistant:
                 result.replayed = True
                 yield {"type": "final", "result": result}
                 return
-        instant, today = parse_as_of(as_of)
+        parse_as_of(as_of)  # a bad as_of fails here, before anything is stored
         settings = self.settings if provider is None else self.settings.replace(provider=provider)
         fixed = dict(filters or {})
         self._sync_entities(workspace_id)
-        ctx = ToolContext(
-            self.engine, workspace_id, as_of=as_of, fixed_filters=fixed, store=self.store
-        )
-        agent = Agent(
-            self._model(settings, workspace_id, workspace, today),
-            build_tools(ctx),
-            self._system_prompt(instant, fixed),
-            settings,
-        )
+        agent = self._agent(settings, workspace_id, as_of, fixed)
         run: AgentRun | None = None
         error: str | None = None
         try:

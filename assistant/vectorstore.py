@@ -32,10 +32,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import chromadb
+import numpy as np
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings
 
-from assistant.embedding import MiniLMEmbedding
+from assistant.embedding import DIMENSIONS, MiniLMEmbedding, embed
 
 __all__ = [
     "EntityMatch",
@@ -201,6 +202,9 @@ class VectorStore:
             settings=Settings(anonymized_telemetry=False, allow_reset=False),
         )
         self._lock = threading.RLock()
+        self._examples_cache: (
+            tuple[list[str], list[str], list[dict[str, Any]], np.ndarray] | None
+        ) = None
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -283,6 +287,7 @@ class VectorStore:
                 col = self._recreate(EXAMPLES)
                 self._write(col, rows + feedback)
                 self._mark(col, fingerprint, len(rows))
+                self._examples_cache = None
                 rebuilt = True
 
             self._collection(ENTITIES)
@@ -305,6 +310,7 @@ class VectorStore:
         meta = _example_meta(tool, args_json, "feedback", workspace)
         with self._lock:
             self._write(self._collection(EXAMPLES), [(row_id, question.strip(), meta)])
+            self._examples_cache = None
         return row_id
 
     def search_examples(
@@ -315,20 +321,45 @@ class VectorStore:
         Seed examples always qualify; feedback examples only for their own
         ``workspace`` (with ``workspace=None``, seed examples only).
         """
-        allowed = [_GLOBAL] if not workspace else [_GLOBAL, workspace]
-        hits = self._query(EXAMPLES, question, k, {"workspace": {"$in": allowed}})
+        allowed = {_GLOBAL} if not workspace else {_GLOBAL, workspace}
+        ids, docs, metas, matrix = self._example_matrix()
+        if not ids:
+            return []
+        similarities = matrix @ embed([question])[0]
+        order = [
+            i for i in np.argsort(-similarities, kind="stable") if metas[i]["workspace"] in allowed
+        ][:k]
         return [
             ExampleMatch(
-                id=row_id,
-                question=doc,
-                tool=str(meta["tool"]),
-                args=json.loads(str(meta["args_json"])),
-                source="feedback" if meta["source"] == "feedback" else "seed",
-                workspace=str(meta["workspace"]) or None,
-                similarity=sim,
+                id=ids[i],
+                question=docs[i],
+                tool=str(metas[i]["tool"]),
+                args=json.loads(str(metas[i]["args_json"])),
+                source="feedback" if metas[i]["source"] == "feedback" else "seed",
+                workspace=str(metas[i]["workspace"]) or None,
+                similarity=float(min(1.0, max(0.0, similarities[i]))),
             )
-            for row_id, doc, meta, sim in hits
+            for i in order
         ]
+
+    def _example_matrix(self) -> tuple[list[str], list[str], list[dict[str, Any]], np.ndarray]:
+        """All example rows and their unit vectors, read once and kept until they change.
+
+        There are a few hundred examples: a dot product over all of them is
+        faster than an index query, and exact."""
+        with self._lock:
+            if self._examples_cache is None:
+                got = self._collection(EXAMPLES).get(
+                    include=["documents", "metadatas", "embeddings"]
+                )
+                vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(-1, DIMENSIONS)
+                self._examples_cache = (
+                    list(got["ids"]),
+                    list(got["documents"] or []),
+                    [dict(m) for m in got["metadatas"] or []],
+                    vectors,
+                )
+            return self._examples_cache
 
     # -- glossary ----------------------------------------------------------
 

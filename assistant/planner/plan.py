@@ -23,7 +23,7 @@ import yaml
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import ValidationError
 
-from assistant.planner.entities import EntityIndex, Mention
+from assistant.planner.entities import EntityIndexCache, Mention
 from assistant.planner.extract import Slots, extract, is_follow_up
 from tools.catalog import SPECS
 
@@ -177,15 +177,18 @@ def _profile_args(
 class Planner:
     """Plans one question; cheap to create, holds no per-question state."""
 
-    def __init__(self, store: Any, entities: EntityIndex, today: date, workspace: str) -> None:
+    def __init__(
+        self, store: Any, entities: EntityIndexCache, workspace_id: int, today: date
+    ) -> None:
         self.store = store
         self.entities = entities
+        self.workspace_id = workspace_id
+        self.workspace = str(workspace_id)
         self.today = today
-        self.workspace = workspace
 
     def plan(self, question: str, history: list[BaseMessage]) -> Plan:
         slots = extract(question, self.today)
-        mentions = self.entities.find(question)
+        mentions = self.entities.get(self.workspace_id).find(question)
         matches = self.store.search_examples(question, k=5, workspace=self.workspace)
         best = matches[0] if matches else None
         similarity = best.similarity if best else 0.0
