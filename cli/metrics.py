@@ -130,6 +130,29 @@ def _rows(value: Any) -> list[dict[str, Any]] | None:
     return None
 
 
+TERMINAL_COLUMNS = {
+    ("risks", "signals"): ("severity", "signal", "entity", "account", "numbers", "next_step"),
+    ("risks", "projects"): (
+        "project", "account", "risk_level", "on_time_health", "overdue", "due",
+        "engagement_level", "days_since_activity",
+    ),
+    ("projects", "projects"): (
+        "project", "account", "owner", "status", "invited", "logged_in", "sessions",
+        "avg_session_seconds", "last_visit", "tasks_completed", "tasks_overdue",
+        "tasks_unassigned",
+    ),
+    ("users", "users"): (
+        "user", "project", "invited_at", "first_login", "last_visit", "logins", "sessions",
+        "open_assigned_tasks",
+    ),
+    ("leaderboard", "rows"): (
+        "rank", "partner", "partner_type", "users", "sessions", "page_views",
+        "avg_session_seconds", "score",
+    ),
+}  # fmt: skip
+"""Columns a terminal table shows for wide sections (``--json`` always has them all)."""
+
+
 def render(result: BaseModel) -> None:
     """Print a section readably: scalars as key/value, lists of rows as tables."""
     scope = getattr(result, "scope", {})
@@ -147,10 +170,11 @@ def render(result: BaseModel) -> None:
         rows = _rows(value)
         if rows is not None:
             table = Table(title=key, title_justify="left")
-            for column in rows[0]:
+            columns = TERMINAL_COLUMNS.get((title, key), tuple(rows[0]))
+            for column in columns:
                 table.add_column(column, justify="right" if _numeric(rows, column) else "left")
             for row in rows:
-                table.add_row(*(_cell(row.get(c)) for c in rows[0]))
+                table.add_row(*(_cell(row.get(c)) for c in columns))
             console.print(table)
         elif isinstance(value, BaseModel):
             sub = Table(title=key, title_justify="left", show_header=False)
