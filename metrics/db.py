@@ -98,3 +98,14 @@ def workspace_id(conn: Connection, slug: str = DEFAULT_WORKSPACE, *, create: boo
         )
     conn.execute(insert(Workspace).values(slug=slug, name=slug, created_at=datetime.now(UTC)))
     return conn.scalar(select(Workspace.id).where(Workspace.slug == slug))
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Update the query planner's statistics after a large write (cheap, sampled)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("ANALYZE")
+        else:
+            for table in ("events", "sessions", "daily_activity"):
+                conn.exec_driver_sql(f"ANALYZE {table}")

@@ -246,7 +246,15 @@ class Session(Base):
     __tablename__ = "sessions"
     __table_args__ = (
         UniqueConstraint("workspace_id", "user_id", "project_id", "started_at"),
-        Index("ix_sessions_time", "workspace_id", "started_at"),
+        Index(
+            "ix_sessions_cover",
+            "workspace_id",
+            "started_at",
+            "project_id",
+            "user_id",
+            "duration_ms",
+            "device",
+        ),
         Index("ix_sessions_project_time", "workspace_id", "project_id", "started_at"),
     )
 
@@ -269,7 +277,18 @@ class DailyActivity(Base):
     """Event counts per user, portal and UTC day, by event date (not session)."""
 
     __tablename__ = "daily_activity"
-    __table_args__ = (Index("ix_daily_activity_day", "workspace_id", "day"),)
+    __table_args__ = (
+        Index(
+            "ix_daily_activity_cover",
+            "workspace_id",
+            "day",
+            "project_id",
+            "user_id",
+            "logins",
+            "page_views",
+            "actions",
+        ),
+    )
 
     workspace_id: Mapped[int] = _ws()
     user_id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -335,9 +354,7 @@ class Message(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    conversation_id: Mapped[str] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE")
-    )
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
@@ -355,9 +372,7 @@ class Feedback(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    conversation_id: Mapped[str] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE")
-    )
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     message_seq: Mapped[int] = mapped_column(Integer)
     verdict: Mapped[str] = mapped_column(String(8))
     question: Mapped[str] = mapped_column(Text)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, exists, select
 
+from metrics.db import refresh_statistics
 from metrics.db import workspace_id as resolve_workspace
 from metrics.ingest import bulk
 from metrics.ingest.contract import FILES, FILES_BY_NAME, REQUIRED_FILES, FileSpec
@@ -287,4 +288,6 @@ def import_folder(
             transaction.rollback()
             raise
         transaction.commit()
+    if report.events:
+        refresh_statistics(engine)
     return report
