@@ -1,0 +1,25 @@
+"""Documentation that code depends on stays true."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tools.glossary import define, entries
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_metrics_page_is_assembled_from_its_fragments() -> None:
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "build-metrics-doc"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_glossary_explains_the_core_terms() -> None:
+    terms = {e["term"] for e in entries()}
+    assert {"session", "avg_session_seconds", "as_of", "drifting user"} <= terms
+    assert define("what does avg visit duration mean?")[0]["term"] == "avg_session_seconds"
