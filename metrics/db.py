@@ -105,6 +105,5 @@ def refresh_statistics(engine: Engine) -> None:
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA analysis_limit=1000")
             conn.exec_driver_sql("ANALYZE")
-        else:
-            for table in ("events", "sessions", "daily_activity"):
-                conn.exec_driver_sql(f"ANALYZE {table}")
+        else:  # every table: without statistics PostgreSQL plans small tables as 1-row ones
+            conn.exec_driver_sql("ANALYZE")

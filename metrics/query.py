@@ -195,9 +195,9 @@ def activity(scope: Scope, *, start: datetime | None = None) -> Subquery:
         select(
             Event.user_id,
             Event.project_id,
-            func.sum(_is(Event.type, "login")).label("logins"),
-            func.sum(_is(Event.type, "page_view")).label("page_views"),
-            func.sum(_is(Event.type, "action")).label("actions"),
+            func.sum(one_if(Event.type, "login")).label("logins"),
+            func.sum(one_if(Event.type, "page_view")).label("page_views"),
+            func.sum(one_if(Event.type, "action")).label("actions"),
         )
         .where(
             Event.workspace_id == scope.workspace_id,
@@ -210,6 +210,6 @@ def activity(scope: Scope, *, start: datetime | None = None) -> Subquery:
     return union_all(daily, partial).subquery("activity")
 
 
-def _is(column: ColumnElement, value: str) -> ColumnElement:
+def one_if(column: ColumnElement, value: str) -> ColumnElement:
     """1 when ``column = value`` else 0, portable."""
     return case((column == value, literal(1)), else_=literal(0))

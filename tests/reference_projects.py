@@ -171,9 +171,12 @@ def ref_projects(ref: Ref, scope: Scope) -> list[dict[str, object]]:
                 "status": project["status"],
                 "playbook": project["playbook"],
                 "invited": len(invited),
-                "logged_in": sum(
-                    1 for u in invited if _first_login(ref, scope, project_id, u) is not None
+                "logged_in": (
+                    logged := sum(
+                        1 for u in invited if _first_login(ref, scope, project_id, u) is not None
+                    )
                 ),
+                "conversion": round(logged / len(invited), 4) if invited else None,
                 "sessions": len(sessions),
                 "avg_session_seconds": _rounded_mean_s([s.duration for s in sessions]),
                 "last_visit": max(visits, default=None),

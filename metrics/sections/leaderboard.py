@@ -25,7 +25,8 @@ from fractions import Fraction
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, Select, and_, func, select
+from sqlalchemy.sql.selectable import Subquery
 
 from metrics.models import PARTNER_PORTAL, Account, Session, TeamMember, User
 from metrics.query import activity, partners_select
@@ -166,49 +167,64 @@ def _partners(conn: Connection, scope: Scope) -> dict[str, dict[str, Any]]:
     }
 
 
-def _partner_user_join(scope: Scope, user_col: Any) -> Any:
-    return and_(User.workspace_id == scope.workspace_id, User.user_id == user_col)
-
-
 def _add_sessions(conn: Connection, scope: Scope, partners: dict[str, dict[str, Any]]) -> None:
-    """Partner-portal sessions starting in the window, per partner account: one grouped query."""
-    in_scope = partners_select(scope).scalar_subquery()
-    query = (
+    """Partner-portal sessions starting in the window, per partner account.
+
+    Summed per user first, then joined to users: one account lookup per user, not per session.
+    """
+    per_user = (
         select(
-            User.account_id,
-            func.count(),
-            func.sum(Session.duration_ms),
-            func.count(func.distinct(Session.user_id)),
+            Session.user_id,
+            func.count().label("sessions"),
+            func.sum(Session.duration_ms).label("total_ms"),
         )
-        .select_from(Session)
-        .join(User, _partner_user_join(scope, Session.user_id))
         .where(
             Session.workspace_id == scope.workspace_id,
             Session.project_id == PARTNER_PORTAL,
             Session.started_at >= scope.start,
             Session.started_at < scope.until,
-            User.account_id.in_(in_scope),
         )
-        .group_by(User.account_id)
+        .group_by(Session.user_id)
+        .subquery("per_user")
+    )
+    query = _per_partner(
+        scope,
+        per_user,
+        func.sum(per_user.c.sessions),
+        func.sum(per_user.c.total_ms),
+        func.count(),
     )
     for account_id, count, total_ms, users in conn.execute(query):
         row = partners[account_id]
-        row.update(sessions=count, total_ms=int(total_ms or 0), users=users)
+        row.update(sessions=int(count), total_ms=int(total_ms or 0), users=users)
 
 
 def _add_page_views(conn: Connection, scope: Scope, partners: dict[str, dict[str, Any]]) -> None:
-    """Partner-portal page views in the window, per partner account: one grouped query."""
+    """Partner-portal page views in the window (flow counts), per partner account."""
     flows = activity(scope)
-    in_scope = partners_select(scope).scalar_subquery()
-    query = (
-        select(User.account_id, func.sum(flows.c.page_views))
-        .select_from(flows)
-        .join(User, _partner_user_join(scope, flows.c.user_id))
-        .where(flows.c.project_id == PARTNER_PORTAL, User.account_id.in_(in_scope))
-        .group_by(User.account_id)
+    per_user = (
+        select(flows.c.user_id, func.sum(flows.c.page_views).label("page_views"))
+        .where(flows.c.project_id == PARTNER_PORTAL)
+        .group_by(flows.c.user_id)
+        .subquery("per_user")
     )
+    query = _per_partner(scope, per_user, func.sum(per_user.c.page_views))
     for account_id, views in conn.execute(query):
         partners[account_id]["page_views"] = int(views or 0)
+
+
+def _per_partner(scope: Scope, per_user: Subquery, *aggregates: Any) -> Select:
+    """``aggregates`` over the rows of ``per_user`` (one per user), per partner in scope."""
+    return (
+        select(User.account_id, *aggregates)
+        .select_from(per_user)
+        .join(
+            User,
+            and_(User.workspace_id == scope.workspace_id, User.user_id == per_user.c.user_id),
+        )
+        .where(User.account_id.in_(partners_select(scope).scalar_subquery()))
+        .group_by(User.account_id)
+    )
 
 
 def _exact(row: dict[str, Any], metric: str) -> Fraction:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from metrics.models import PARTNER_PORTAL, Account, Project, Session, Task, TeamMember
 from metrics.query import PROJECT_OWNER, project_condition, projects_select, sessions_in_window
-from metrics.results import Result, seconds
+from metrics.results import Result, ratio, seconds
 from metrics.scope import Scope
 from metrics.sections._projects_sort import sort_key, sort_rows
 from metrics.sections._projects_state import (
@@ -69,6 +69,8 @@ class ProjectRow(BaseModel):
     playbook: str | None
     invited: int
     logged_in: int
+    conversion: float | None
+    """Invite-to-login conversion: logged_in ÷ invited (None when nobody was invited)."""
     sessions: int
     avg_session_seconds: float | None
     last_visit: datetime | None
@@ -157,6 +159,7 @@ def compute(
                 playbook=playbook,
                 invited=n_invited,
                 logged_in=n_logged,
+                conversion=ratio(n_logged, n_invited),
                 sessions=n_sessions,
                 avg_session_seconds=seconds(total_ms, n_sessions),
                 last_visit=last,

@@ -14,10 +14,16 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Connection, case, func, literal, select
+from sqlalchemy import Connection, func, select
 
 from metrics.models import DailyActivity, Event, Invite, Session, Task
-from metrics.query import midnight, portal_condition, project_condition, sessions_in_window
+from metrics.query import (
+    midnight,
+    one_if,
+    portal_condition,
+    project_condition,
+    sessions_in_window,
+)
 from metrics.results import Result
 from metrics.scope import Scope
 from metrics.sections._projects_time import bucket_key, choose_bucket, label, periods
@@ -153,9 +159,9 @@ def _daily_flows(conn: Connection, scope: Scope) -> list[tuple[date, int, int, i
     if scope.until > whole_until:
         logins, page_views, actions = conn.execute(
             select(
-                func.coalesce(func.sum(_is(Event.type, "login")), 0),
-                func.coalesce(func.sum(_is(Event.type, "page_view")), 0),
-                func.coalesce(func.sum(_is(Event.type, "action")), 0),
+                func.coalesce(func.sum(one_if(Event.type, "login")), 0),
+                func.coalesce(func.sum(one_if(Event.type, "page_view")), 0),
+                func.coalesce(func.sum(one_if(Event.type, "action")), 0),
             ).where(
                 Event.workspace_id == ws,
                 Event.occurred_at >= max(whole_until, scope.start),
@@ -165,8 +171,3 @@ def _daily_flows(conn: Connection, scope: Scope) -> list[tuple[date, int, int, i
         ).one()
         out.append((whole_until.date(), logins, page_views, actions))
     return out  # type: ignore[return-value]
-
-
-def _is(column: ColumnElement, value: str) -> ColumnElement:
-    """1 when ``column = value`` else 0."""
-    return case((column == value, literal(1)), else_=literal(0))
