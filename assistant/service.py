@@ -342,7 +342,8 @@ def _fallback(question: str, envelopes: list[dict[str, Any]], error: str | None)
     good = [e for e in envelopes if "error" not in e]
     body = "\n\n".join(compose(e, question) for e in good)
     if error:
-        head = f"The language model is unavailable right now ({error}); your question is saved."
+        # The reason goes in the response's ``error``: prose states no number a tool didn't.
+        head = "The language model is unavailable right now; your question is saved."
         return f"{head}\n\n{body}" if body else f"{head} Please ask again in a moment."
     return body or "I couldn't find figures for that question; please rephrase it."
 
