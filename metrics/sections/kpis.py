@@ -42,17 +42,20 @@ class KpisResult(Result):
     """Percent change against ``previous`` per key; None where the previous value is 0."""
 
 
-def values(conn: Connection, scope: Scope) -> KpiValues:
-    """The eight KPI values over ``scope``'s window."""
-    ws = scope.workspace_id
-    invites = conn.scalar(
+def invites_sent(conn: Connection, scope: Scope) -> int:
+    """Invites sent in the window, to portals in scope."""
+    return conn.scalar(
         select(func.count()).where(
-            Invite.workspace_id == ws,
+            Invite.workspace_id == scope.workspace_id,
             Invite.sent_at >= scope.start,
             Invite.sent_at < scope.until,
             portal_condition(scope, Invite.project_id, Invite.user_id),
         )
     )
+
+
+def flow_counts(conn: Connection, scope: Scope) -> tuple[int, int, int]:
+    """Logins, page views and actions in the window."""
     flows = activity(scope)
     logins, page_views, actions = conn.execute(
         select(
@@ -61,6 +64,12 @@ def values(conn: Connection, scope: Scope) -> KpiValues:
             func.coalesce(func.sum(flows.c.actions), 0),
         )
     ).one()
+    return int(logins), int(page_views), int(actions)
+
+
+def values(conn: Connection, scope: Scope) -> KpiValues:
+    """The eight KPI values over ``scope``'s window."""
+    logins, page_views, actions = flow_counts(conn, scope)
     count, total_ms, users = conn.execute(
         select(
             func.count(),
@@ -71,7 +80,7 @@ def values(conn: Connection, scope: Scope) -> KpiValues:
     completed = conn.scalar(
         select(func.count()).where(
             and_(
-                Task.workspace_id == ws,
+                Task.workspace_id == scope.workspace_id,
                 Task.completed_at >= scope.start,
                 Task.completed_at < scope.until,
                 project_condition(scope, Task.project_id),
@@ -79,14 +88,14 @@ def values(conn: Connection, scope: Scope) -> KpiValues:
         )
     )
     return KpiValues(
-        invites_sent=invites,
-        logins=int(logins),
+        invites_sent=invites_sent(conn, scope),
+        logins=logins,
         sessions=count,
         tasks_completed=completed,
         avg_session_seconds=seconds(total_ms and int(total_ms), count),
         unique_users=users,
-        page_views=int(page_views),
-        actions=int(actions),
+        page_views=page_views,
+        actions=actions,
     )
 
 

@@ -100,6 +100,8 @@ class LeaderboardResult(Result):
     sort: str
     descending: bool
     footer: Footer
+    weights: dict[str, float]
+    """Weight of each metric's ratio in the score (sessions 0.4, users 0.3, …)."""
 
 
 def compute(
@@ -136,6 +138,7 @@ def compute(
         sort=sort,
         descending=descending,
         footer=footer,
+        weights={metric: float(weight) for metric, weight in WEIGHTS.items()},
     )
 
 
