@@ -1,7 +1,8 @@
 """Summary stats (SPEC §4.5): projects in scope, invites, logins and task flags.
 
 Nothing is re-derived here: invites_sent and logins are the KPI cards'
-values (:func:`metrics.sections.kpis.invites_sent`, :func:`~metrics.sections.kpis.flow_counts`), and the task counts are the
+values (:func:`metrics.sections.kpis.invites_sent` and
+:func:`~metrics.sections.kpis.flow_counts`), and the task counts are the
 sums of the project table's columns (:func:`metrics.sections.projects.task_counts`).
 """
 
