@@ -18,7 +18,6 @@ import inspect
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
@@ -286,11 +285,3 @@ def create_app(config: Config | None = None) -> FastAPI:
         }
 
     return app
-
-
-@lru_cache(maxsize=1)
-def default_app() -> FastAPI:
-    """The app for ``uvicorn server:app``-style use (environment configuration)."""
-    import os
-
-    return create_app(Config(workspace=os.environ.get("PORTALPULSE_WORKSPACE", DEFAULT_WORKSPACE)))

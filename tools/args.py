@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from metrics.ingest.contract import ACTIONS, PROJECT_STATUSES
+from metrics.ingest.contract import PROJECT_STATUSES
 from metrics.scope import RANGES
 
 RangeName = Literal[RANGES]  # type: ignore[valid-type]
@@ -117,6 +117,3 @@ class SearchArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(description="A name or part of one.")
-
-
-FEATURES = ACTIONS
