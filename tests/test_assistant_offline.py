@@ -72,6 +72,15 @@ def scope(demo: tuple[Assistant, int], **kwargs: object):
         ("what's our self-service resolution rate and deflection savings?", "get_adoption", {}),
         ("summarize the risks in my portfolio", "get_risks", {}),
         ("what does avg visit duration mean?", "define_metric", {}),
+        ("Which users haven't been back in 2 weeks?", "find_inactive_users", {"days": 14}),
+        ("What percentage of invitees actually logged in, per project?", "list_projects",
+         {"sort": "conversion"}),
+        ("Which projects have tasks nobody is assigned to?", "list_projects",
+         {"sort": "tasks_unassigned"}),
+        ("What portion of sessions come from mobile devices?", "get_adoption", {}),
+        ("What's the ROI of the portal if it cost 5000?", "get_adoption", {"portal_cost": 5000.0}),
+        ("Which customers are least active on their onboarding portal this month?",
+         "list_projects", {"sort": "sessions", "descending": False}),
     ],
 )  # fmt: skip
 def test_question_styles_route_to_their_tool(demo, question: str, tool: str, args: dict) -> None:
@@ -134,6 +143,16 @@ def test_questions_it_cannot_answer_get_no_number(demo) -> None:
         assert result.tool_calls == []
         assert "can't answer" in result.answer
         assert not any(ch.isdigit() for ch in result.answer.split("Questions I can answer")[0])
+
+
+def test_a_known_name_without_intent_asks_for_its_profile(demo) -> None:
+    assistant, ws = demo
+    with assistant.engine.connect() as conn:
+        row = section("leaderboard")(conn, resolve_scope(conn, ws, as_of=AS_OF)).rows[0]
+    result = ask(demo, f"How is {row.partner} doing?")
+    assert result.tool_calls[0]["name"] == "get_profile"
+    assert result.tool_calls[0]["args"] == {"kind": "partner", "name": row.partner}
+    assert row.partner in result.answer
 
 
 def test_unknown_names_come_back_as_not_found(demo) -> None:

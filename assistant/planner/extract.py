@@ -50,6 +50,8 @@ class Slots:
     sort: str | None = None
     focus: str | None = None
     ordinal: int | None = None
+    portal_cost: float | None = None
+    """A portal cost the question names ("if it cost 5000"), for ROI."""
     quoted: list[str] = field(default_factory=list)
 
     @property
@@ -153,9 +155,16 @@ def _window(q: str, today: date, slots: Slots) -> None:
 
 
 _SORTS = (
-    (r"\bconver|\blogin rate\b|share of invit|invited users logged in", "conversion"),
+    (
+        r"\bconver|\blogin rate\b|(share|percent(age)?|portion|fraction) of (the )?invit"
+        r"|invited (users |people )?(actually )?(logged|signed) in",
+        "conversion",
+    ),
+    (
+        r"\bunassigned\b|\bnobody (is )?assigned|\bnot assigned\b|\bno (assignee|owner)",
+        "tasks_unassigned",
+    ),
     (r"\boverdue\b", "tasks_overdue"),
-    (r"\bunassigned\b", "tasks_unassigned"),
     (r"\b(completed|finished|done) tasks\b|\btasks (completed|finished|done)\b", "tasks_completed"),
     (r"\blast visit|\brecent(ly)?\b", "last_visit"),
     (r"\b(duration|longest|shortest|how long)\b", "avg_session_seconds"),
@@ -209,6 +218,9 @@ def extract(question: str, today: date) -> Slots:
             slots.status = status
     slots.sort = next((s for pattern, s in _SORTS if re.search(pattern, q)), None)
     slots.focus = next((f for pattern, f in _FOCUS if re.search(pattern, q)), None)
+    cost = re.search(r"\bcosts?\s+(?:us\s+|of\s+)?\$?(\d[\d,]*(?:\.\d+)?)", q)
+    if cost:
+        slots.portal_cost = float(cost.group(1).replace(",", ""))
     ordinal = re.search(
         r"\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|#\s?\d|number \d)\b", q
     )

@@ -157,6 +157,8 @@ def _apply_slots(tool: str, args: dict[str, Any], slots: Slots, mentions: list[M
         args["partner_type"] = slots.partner_type
     if slots.status and "status" in fields:
         args["status"] = slots.status
+    if slots.portal_cost and "portal_cost" in fields:
+        args["portal_cost"] = slots.portal_cost
 
 
 def _profile_args(
@@ -199,6 +201,11 @@ class Planner:
             or (len(question.split()) <= 5 and similarity < FOLLOW_UP_SIMILARITY and has_slots)
         ):
             return self._follow_up(previous, slots, mentions, similarity)
+        named = [m for m in mentions if m.kind in ("project", "account", "partner", "user")]
+        if named and (best is None or best.tool == NO_TOOL or similarity < MIN_SIMILARITY):
+            # "How is Northwind doing?": a known name and no clearer intent → its profile.
+            args, _missing = _profile_args({"kind": named[0].kind}, named, slots)
+            return Plan("get_profile", _allowed("get_profile", args), None, similarity)
         if best is None or best.tool == NO_TOOL:
             return Plan(None, similarity=similarity, suggestions=list(STARTERS))
         if similarity < MIN_SIMILARITY:
@@ -245,8 +252,12 @@ class Planner:
         """Answerable example questions closest to ``question``."""
         found = self.store.search_examples(question, k=12, workspace=self.workspace)
         seen: list[str] = []
-        for match in found:
-            if match.tool != NO_TOOL and match.question not in seen:
+        for match in found:  # no digits: a suggestion must not read as a figure
+            if (
+                match.tool != NO_TOOL
+                and match.question not in seen
+                and not any(ch.isdigit() for ch in match.question)
+            ):
                 seen.append(match.question)
         for default in STARTERS:
             if len(seen) >= k:
