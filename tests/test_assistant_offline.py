@@ -81,6 +81,9 @@ def scope(demo: tuple[Assistant, int], **kwargs: object):
         ("What's the ROI of the portal if it cost 5000?", "get_adoption", {"portal_cost": 5000.0}),
         ("Which customers are least active on their onboarding portal this month?",
          "list_projects", {"sort": "sessions", "descending": False}),
+        ("which reseller partners rank highest?", "get_leaderboard", {"partner_type": "reseller"}),
+        ("logins in October", "get_kpis", {"from_date": "2026-10-01", "to_date": "2026-10-31"}),
+        ("how many logins yesterday?", "get_kpis", {"from_date": "2026-11-21"}),
     ],
 )  # fmt: skip
 def test_question_styles_route_to_their_tool(demo, question: str, tool: str, args: dict) -> None:
@@ -143,6 +146,16 @@ def test_questions_it_cannot_answer_get_no_number(demo) -> None:
         assert result.tool_calls == []
         assert "can't answer" in result.answer
         assert not any(ch.isdigit() for ch in result.answer.split("Questions I can answer")[0])
+
+
+def test_names_do_not_drown_the_intent(demo) -> None:
+    assistant, ws = demo
+    with assistant.engine.connect() as conn:
+        row = section("leaderboard")(conn, resolve_scope(conn, ws, as_of=AS_OF)).rows[0]
+    result = ask(demo, f"risks for {row.partner}")
+    assert result.tool_calls[0]["name"] == "get_risks"
+    assert result.tool_calls[0]["args"] == {"account": row.partner}
+    assert f"account “{row.partner}”" in result.answer
 
 
 def test_a_known_name_without_intent_asks_for_its_profile(demo) -> None:

@@ -191,7 +191,9 @@ class Planner:
     def plan(self, question: str, history: list[BaseMessage]) -> Plan:
         slots = extract(question, self.today)
         mentions = self.entities.get(self.workspace_id).find(question)
-        matches = self.store.search_examples(question, k=5, workspace=self.workspace)
+        matches = self.store.search_examples(
+            _generic(question, mentions), k=5, workspace=self.workspace
+        )
         best = matches[0] if matches else None
         similarity = best.similarity if best else 0.0
         previous = previous_turn(history)
@@ -264,6 +266,18 @@ class Planner:
                 break
             seen.append(default)
         return seen[:k]
+
+
+_THIS = {"member": "this owner's", "user": "this user", "partner": "this partner"}
+
+
+def _generic(question: str, mentions: list[Mention]) -> str:
+    """The question with names replaced by "this account" etc., for the example search:
+    the intent of "risks for Meridian Advisory" is that of "risks for this partner"."""
+    text = question.lower()
+    for mention in mentions:
+        text = text.replace(mention.text, _THIS.get(mention.kind, f"this {mention.kind}"))
+    return text
 
 
 def _rows(result: dict[str, Any] | None) -> list[dict[str, Any]]:
