@@ -14,7 +14,6 @@ client sends — body, query or question text — can name another one.
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from sqlalchemy import Engine, text
 
 from metrics.db import DEFAULT_WORKSPACE, connect, workspace_id
 from metrics.scope import RANGES, ScopeError, resolve_scope
-from metrics.sections import SECTIONS, section
+from metrics.sections import SECTIONS, section, split_options
 
 
 @dataclass(frozen=True)
@@ -191,9 +190,7 @@ def create_app(config: Config | None = None) -> FastAPI:
             "limit": limit,
             "bucket": bucket,
         }
-        accepted = inspect.signature(compute).parameters
-        given = {k: v for k, v in options.items() if v is not None}
-        refused = [k for k in given if k not in accepted]
+        given, refused = split_options(name, options)
         if refused:
             raise _unprocessable(f"section {name!r} does not take {', '.join(refused)}")
         with rt.engine.connect() as conn:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -14,7 +13,7 @@ from rich.table import Table
 from cli.common import DEFAULT_WS, DbOption, UserError, WorkspaceOption, console
 from metrics.db import connect, workspace_id
 from metrics.scope import ScopeError, resolve_scope
-from metrics.sections import SECTIONS, section
+from metrics.sections import SECTIONS, section, split_options
 
 
 def register(app: typer.Typer) -> None:
@@ -63,11 +62,10 @@ def metrics_command(
         "limit": limit,
         "bucket": bucket,
     }
-    accepted = inspect.signature(compute).parameters
-    options = {k: v for k, v in requested.items() if v is not None and k in accepted}
-    ignored = [f"--{k}" for k, v in requested.items() if v is not None and k not in accepted]
-    if ignored:
-        raise UserError(f"section {name!r} does not take {', '.join(ignored)}")
+    options, refused = split_options(name, requested)
+    if refused:
+        flags = ", ".join(f"--{k}" for k in refused)
+        raise UserError(f"section {name!r} does not take {flags}")
     engine = connect(db)
     with engine.connect() as conn:
         try:

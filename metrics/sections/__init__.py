@@ -7,6 +7,7 @@ them and never recompute a metric themselves.
 
 from __future__ import annotations
 
+import inspect
 from importlib import import_module
 from typing import Any, Protocol
 
@@ -37,3 +38,12 @@ def section(name: str) -> Compute:
     if name not in SECTIONS:
         raise KeyError(f"unknown section {name!r} (one of: {', '.join(SECTIONS)})")
     return import_module(SECTIONS[name]).compute
+
+
+def split_options(name: str, requested: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The given (non-None) options section ``name`` takes, and the names of those it doesn't."""
+    accepted = inspect.signature(section(name)).parameters
+    given = {k: v for k, v in requested.items() if v is not None}
+    return {k: v for k, v in given.items() if k in accepted}, [
+        k for k in given if k not in accepted
+    ]
