@@ -19,45 +19,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 
 from metrics.db import DEFAULT_WORKSPACE, connect, workspace_id
 from metrics.scope import RANGES, ScopeError, resolve_scope
 from metrics.sections import SECTIONS, section, split_options
+from web.deps import Runtime, RuntimeDep, TenantDep
 
 
 @dataclass(frozen=True)
 class Config:
     database_url: str | None = None
     workspace: str = DEFAULT_WORKSPACE
-
-
-@dataclass
-class Runtime:
-    """What the app holds for its life: the engine, the workspace and the assistant."""
-
-    engine: Engine
-    workspace: str
-    workspace_id: int
-    _assistant: Any = None
-
-    @property
-    def assistant(self) -> Any:
-        if self._assistant is None:  # loads the embedding model: only when first needed
-            from assistant.service import Assistant
-
-            self._assistant = Assistant(self.engine)
-        return self._assistant
-
-
-def runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
 def scope_query(
@@ -172,6 +148,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     def metrics_section(
         name: str,
         rt: RuntimeDep,
+        tn: TenantDep,
         scope: ScopeDep,
         sort: str | None = None,
         descending: bool | None = None,
@@ -195,7 +172,7 @@ def create_app(config: Config | None = None) -> FastAPI:
             raise _unprocessable(f"section {name!r} does not take {', '.join(refused)}")
         with rt.engine.connect() as conn:
             try:
-                resolved = resolve_scope(conn, rt.workspace_id, **scope)
+                resolved = resolve_scope(conn, tn.id, **scope)
                 return compute(conn, resolved, **given).model_dump(mode="json")
             except (ScopeError, ValueError) as exc:
                 raise _unprocessable(str(exc)) from None
@@ -204,6 +181,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     def ask(
         body: AskRequest,
         rt: RuntimeDep,
+        tn: TenantDep,
         idempotency_key: Annotated[str | None, Header(max_length=64)] = None,
     ) -> AskResponse:
         """Ask a question; every number in the answer comes from a metrics tool."""
@@ -212,7 +190,7 @@ def create_app(config: Config | None = None) -> FastAPI:
 
         try:
             result = rt.assistant.ask(
-                rt.workspace_id, rt.workspace, body.question, **_ask_kwargs(body, idempotency_key)
+                tn.id, tn.name, body.question, **_ask_kwargs(body, idempotency_key)
             )
         except ConversationNotFound as exc:
             raise HTTPException(404, str(exc)) from None
@@ -224,6 +202,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     def ask_stream(
         body: AskRequest,
         rt: RuntimeDep,
+        tn: TenantDep,
         idempotency_key: Annotated[str | None, Header(max_length=64)] = None,
     ) -> StreamingResponse:
         """Server-sent events: ``tool_call``, ``tool_result``, ``token`` …, then ``final``."""
@@ -232,15 +211,13 @@ def create_app(config: Config | None = None) -> FastAPI:
         kwargs = _ask_kwargs(body, idempotency_key)
         try:
             if kwargs["conversation_id"]:
-                rt.assistant.memory.history(rt.workspace_id, kwargs["conversation_id"], turns=1)
+                rt.assistant.memory.history(tn.id, kwargs["conversation_id"], turns=1)
         except ConversationNotFound as exc:
             raise HTTPException(404, str(exc)) from None
 
         def events() -> Iterator[str]:
             try:
-                for event in rt.assistant.stream(
-                    rt.workspace_id, rt.workspace, body.question, **kwargs
-                ):
+                for event in rt.assistant.stream(tn.id, tn.name, body.question, **kwargs):
                     if event["type"] == "final":
                         payload = event["result"].as_dict()
                     else:
@@ -252,24 +229,22 @@ def create_app(config: Config | None = None) -> FastAPI:
         return StreamingResponse(events(), media_type="text/event-stream")
 
     @app.post("/api/feedback", tags=["assistant"])
-    def feedback(body: FeedbackRequest, rt: RuntimeDep) -> dict[str, str]:
+    def feedback(body: FeedbackRequest, rt: RuntimeDep, tn: TenantDep) -> dict[str, str]:
         """Mark an answer right (its question joins the example index) or wrong."""
         from assistant.memory import ConversationNotFound
 
         try:
-            rt.assistant.feedback(
-                rt.workspace_id, body.conversation_id, body.message_seq, body.verdict
-            )
+            rt.assistant.feedback(tn.id, body.conversation_id, body.message_seq, body.verdict)
         except ConversationNotFound as exc:
             raise HTTPException(404, str(exc)) from None
         return {"status": "recorded"}
 
     @app.get("/api/conversations/{conversation_id}", tags=["assistant"])
-    def conversation(conversation_id: str, rt: RuntimeDep) -> dict[str, Any]:
+    def conversation(conversation_id: str, rt: RuntimeDep, tn: TenantDep) -> dict[str, Any]:
         from assistant.memory import ConversationNotFound
 
         try:
-            messages = rt.assistant.memory.history(rt.workspace_id, conversation_id, turns=1000)
+            messages = rt.assistant.memory.history(tn.id, conversation_id, turns=1000)
         except ConversationNotFound as exc:
             raise HTTPException(404, str(exc)) from None
         return {

@@ -1,0 +1,1 @@
+"""The web app around :mod:`server`: request dependencies, routers, pages and static files."""
