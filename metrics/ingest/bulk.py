@@ -79,9 +79,11 @@ class EventWriter:
         names = ", ".join(EVENT_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in EVENT_COLUMNS[1:])
         conflict = f"ON CONFLICT (workspace_id, event_id) DO UPDATE SET {updates}"
+        # The workspace id is an int we own, written as a literal so that rows
+        # go to executemany as they come, without a tuple rebuilt per row.
         self._direct = (
             f"INSERT INTO events (workspace_id, {names}) "
-            f"VALUES ({', '.join('?' for _ in range(len(EVENT_COLUMNS) + 1))}) {conflict}"
+            f"VALUES ({int(workspace_id)}, {', '.join('?' for _ in EVENT_COLUMNS)}) {conflict}"
         )
         self._from_staging = text(
             f"INSERT INTO events (workspace_id, {names}) SELECT :ws, {names} FROM {_STAGING}"
@@ -105,7 +107,7 @@ class EventWriter:
         if not find_old and not self.postgres:
             cursor = self.conn.connection.cursor()
             try:
-                cursor.executemany(self._direct, [(self.workspace_id, *row) for row in batch])
+                cursor.executemany(self._direct, batch)
             finally:
                 cursor.close()
             return []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -61,10 +62,12 @@ def read_rows(
 ) -> Iterator[tuple[int, list[str]]]:
     """Non-blank data rows with the line they end on; a decoding or CSV error ends the file.
 
-    ``tick`` is called with the byte position every ``every`` rows.
+    ``tick`` is called with the byte position every ``every`` rows. The file is
+    decoded in blocks (several times faster than line by line); only when a
+    block is not UTF-8 is the file re-read line by line to name the bad line.
     """
     with path.open("rb") as binary:
-        reader = csv.reader(utf8_lines(binary))
+        reader = csv.reader(io.TextIOWrapper(binary, encoding="utf-8-sig", newline=""))
         try:
             next(reader, None)
             for done, values in enumerate(reader, start=1):
@@ -72,7 +75,19 @@ def read_rows(
                     yield reader.line_num, values
                 if tick is not None and done % every == 0:
                     tick(binary.tell())
-        except NotUtf8 as exc:
-            error(exc.line, None, f"not UTF-8 text: {exc.reason}")
+        except UnicodeDecodeError:
+            bad = first_bad_line(path)
+            error(bad.line, None, f"not UTF-8 text: {bad.reason}")
         except csv.Error as exc:
             error(reader.line_num, None, f"malformed CSV: {exc}")
+
+
+def first_bad_line(path: Path) -> NotUtf8:
+    """Where a file that failed to decode first goes wrong."""
+    with path.open("rb") as binary:
+        try:
+            for _line in utf8_lines(binary):
+                pass
+        except NotUtf8 as exc:
+            return exc
+    return NotUtf8(1, "undecodable text")  # pragma: no cover - only called after a failure

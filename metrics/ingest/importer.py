@@ -27,7 +27,7 @@ from metrics.ingest.contract import FILES, FILES_BY_NAME, REQUIRED_FILES, FileSp
 from metrics.ingest.csvfile import read_header, read_rows
 from metrics.ingest.parallel import PARALLEL_MIN_BYTES, parse_in_worker
 from metrics.ingest.parallel import available as parallel_available
-from metrics.ingest.sessions import SessionKey, rebuild
+from metrics.ingest.sessions import SessionKey, rebuild, rebuild_all
 from metrics.ingest.validate import RowValidator
 from metrics.models import Event, Session
 
@@ -108,6 +108,8 @@ class Importer:
         self._had_sessions = bool(
             conn.scalar(select(exists().where(Session.workspace_id == workspace_id)))
         )
+        self._fresh = not self._had_events and not self._had_sessions
+        """No events or sessions stored yet: sessions are built from scratch at the end."""
         self._events: bulk.EventWriter | None = None
         self._expected_events = 0
         self._started = time.perf_counter()
@@ -193,6 +195,10 @@ class Importer:
         if self._events is None:
             big = bulk.bulk_mode(self.conn, self._expected_events)
             self._events = bulk.EventWriter(self.conn, self.workspace_id, bulk=big)
+        if self._fresh:
+            # Every key is rebuilt from one ordered scan: nothing to track per row.
+            self._events.write(batch, find_old=False)
+            return
         changed = self.changed
         for values in batch:  # contract order: event_id, user_id, project_id, occurred_at, …
             key = (values[1], values[2])
@@ -244,7 +250,10 @@ class Importer:
             raise ImportRejected(self.errors, self.error_total)
         if self._events is not None:
             self._events.close()
-        if self.changed:
+        if self._fresh and self._events is not None:
+            keys, self.report.sessions_written = rebuild_all(self.conn, self.workspace_id)
+            self.report.keys_resessionized = keys
+        elif self.changed:
             self.report.keys_resessionized = len(self.changed)
             self.report.sessions_written = rebuild(
                 self.conn, self.workspace_id, self.changed, fresh=not self._had_sessions

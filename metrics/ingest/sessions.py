@@ -202,6 +202,26 @@ def rebuild(
     return derived.sessions_written
 
 
+def rebuild_all(conn: Connection, workspace_id: int) -> tuple[int, int]:
+    """Sessions and daily activity of a workspace that had none: (keys, sessions written).
+
+    One ordered scan over every stored event; nothing is deleted.
+    """
+    derived = _Derived(conn, workspace_id)
+    return _derive_all(conn, workspace_id, derived), derived.sessions_written
+
+
+def _derive_all(conn: Connection, workspace_id: int, derived: _Derived) -> int:
+    scan = conn.execution_options(stream_results=True, yield_per=50_000)
+    rows = scan.execute(_ALL_EVENTS, {"ws": workspace_id})
+    keys = 0
+    for (user, project), group in groupby(rows, key=itemgetter(0, 1)):
+        derived.add(user, project, [(r[2], r[3], r[4]) for r in group])
+        keys += 1
+    derived.flush()
+    return keys
+
+
 def _derive(
     conn: Connection,
     workspace_id: int,
@@ -210,11 +230,7 @@ def _derive(
     derived: _Derived,
 ) -> None:
     if fresh:
-        scan = conn.execution_options(stream_results=True, yield_per=50_000)
-        rows = scan.execute(_ALL_EVENTS, {"ws": workspace_id})
-        for (user, project), group in groupby(rows, key=itemgetter(0, 1)):
-            derived.add(user, project, [(r[2], r[3], r[4]) for r in group])
-        derived.flush()
+        _derive_all(conn, workspace_id, derived)
         return
     for (user, project), earliest in sorted(changed.items()):
         key = {"ws": workspace_id, "user": user, "project": project}
