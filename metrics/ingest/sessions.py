@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
 from operator import itemgetter
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -212,11 +213,18 @@ def rebuild_all(conn: Connection, workspace_id: int) -> tuple[int, int]:
 
 
 def _derive_all(conn: Connection, workspace_id: int, derived: _Derived) -> int:
-    scan = conn.execution_options(stream_results=True, yield_per=50_000)
-    rows = scan.execute(_ALL_EVENTS, {"ws": workspace_id})
+    rows: Iterable[Sequence[Any]]
+    if conn.dialect.name == "sqlite":
+        # The driver's own cursor yields plain tuples at C speed with bounded
+        # memory; SQLAlchemy's streamed result costs a Python fetchone per row.
+        cursor = conn.connection.cursor()
+        rows = cursor.execute(_ALL_EVENTS.text, {"ws": workspace_id})
+    else:  # a server-side cursor
+        scan = conn.execution_options(stream_results=True, yield_per=50_000)
+        rows = scan.execute(_ALL_EVENTS, {"ws": workspace_id})
     keys = 0
     for (user, project), group in groupby(rows, key=itemgetter(0, 1)):
-        derived.add(user, project, [(r[2], r[3], r[4]) for r in group])
+        derived.add(user, project, [r[2:] for r in group])
         keys += 1
     derived.flush()
     return keys
