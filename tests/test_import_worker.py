@@ -1,16 +1,30 @@
-"""Large files are parsed in a worker process: same rows, same errors, same all-or-nothing."""
+"""Large files are parsed in worker processes: same rows, same errors, same all-or-nothing.
+
+Each test runs the worker path twice: streamed by one worker, and cut into
+(tiny) blocks that two workers take turns on.
+"""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 
-from metrics.ingest import ImportRejected, import_folder
+from metrics.ingest import ImportRejected, import_folder, parallel
 from metrics.ingest import importer as importer_module
 from metrics.status import workspace_status
 from tests.conftest import Db, write_folder
 from tests.test_import import GOOD
+
+
+@pytest.fixture(params=["stream", "blocks"])
+def worker_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "stream":
+        monkeypatch.setattr(parallel, "WORKERS", 1)
+    else:
+        monkeypatch.setattr(parallel, "BLOCK_BYTES", 64)  # a few lines per block
+    return request.param
 
 
 def _import(db: Db, folder: Path, *, worker: bool, monkeypatch: pytest.MonkeyPatch) -> object:
@@ -18,7 +32,24 @@ def _import(db: Db, folder: Path, *, worker: bool, monkeypatch: pytest.MonkeyPat
     return import_folder(db.engine, folder, workspace=db.workspace + str(worker))
 
 
-def test_worker_and_in_process_store_the_same(db: Db, tmp_path: Path, monkeypatch) -> None:
+def test_blocks_cut_whole_lines_and_refuse_quoted_files(tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_bytes(b"event_id,user_id\n" + b"".join(b"e%d,u1\n" % i for i in range(100)))
+    blocks = parallel.plan_blocks(path, 50)
+    assert blocks is not None and len(blocks) > 5
+    data = path.read_bytes()
+    assert blocks[0][0] == data.index(b"\n") + 1 and blocks[-1][1] == len(data)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(blocks))
+    assert all(data[end - 1 : end] == b"\n" for _, end in blocks)
+    path.write_bytes(b'event_id,user_id\ne1,"u\n1"\n')
+    assert parallel.plan_blocks(path, 4) is None
+
+
+def test_worker_and_in_process_store_the_same(
+    db: Db, tmp_path: Path, monkeypatch, worker_mode: str
+) -> None:
+    if worker_mode == "blocks":
+        monkeypatch.setattr(parallel, "BLOCK_BYTES", 20_000)  # about 40 blocks
     rows = "\n".join(
         f"w{i},u{1 + i % 2},{'p1' if i % 3 else ''},2026-02-0{1 + i % 9}T1{i % 10}:0{i % 6}:00Z,"
         f"{('login', 'page_view', 'action')[i % 3]},{'search' if i % 3 == 2 else ''},,,desktop"
@@ -37,7 +68,9 @@ def test_worker_and_in_process_store_the_same(db: Db, tmp_path: Path, monkeypatc
         )
 
 
-def test_worker_reports_the_same_errors(db: Db, tmp_path: Path, monkeypatch) -> None:
+def test_worker_reports_the_same_errors(
+    db: Db, tmp_path: Path, monkeypatch, worker_mode: str
+) -> None:
     files = dict(GOOD)
     files["events.csv"] = (
         GOOD["events.csv"].replace(
@@ -63,7 +96,9 @@ def test_worker_reports_the_same_errors(db: Db, tmp_path: Path, monkeypatch) -> 
                 workspace_status(conn, db.workspace + str(worker))
 
 
-def test_worker_reports_bad_bytes_on_their_line(db: Db, tmp_path: Path, monkeypatch) -> None:
+def test_worker_reports_bad_bytes_on_their_line(
+    db: Db, tmp_path: Path, monkeypatch, worker_mode: str
+) -> None:
     folder = write_folder(tmp_path / "in", GOOD)
     events = (
         folder / "events.csv"

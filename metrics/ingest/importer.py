@@ -236,13 +236,23 @@ class Importer:
         refs = {c.ref for c in spec.columns if c.ref and c.ref not in self._unchecked}
         known = {ref: self.known(ref) for ref in refs}
         budget = self.max_errors - self.error_total
+        pending: list[list[object]] = []  # a block may end in a small chunk: write full batches
         for chunk in parse_in_worker(path, spec, header, known, self._unchecked, budget, BATCH):
             for line, column, message in chunk.errors:
                 self.error(spec.name, line, column, message)
-            if chunk.rows and not self.failed:
+            if self.failed:
+                pending = []
+            elif not pending and len(chunk.rows) >= BATCH:
                 self._write(spec, chunk.rows)
+            else:
+                pending.extend(chunk.rows)
+                if len(pending) >= BATCH:
+                    self._write(spec, pending)
+                    pending = []
             if tick is not None:
                 tick(chunk.position)
+        if pending and not self.failed:
+            self._write(spec, pending)
 
     def finish(self) -> ImportReport:
         """Recompute changed sessions, or raise :class:`ImportRejected` if anything failed."""
