@@ -6,7 +6,6 @@ import json
 from typing import Annotated
 
 import typer
-from rich.markdown import Markdown
 
 from cli.common import DEFAULT_WS, DbOption, UserError, WorkspaceOption, console
 from metrics.db import connect, workspace_id
@@ -54,6 +53,8 @@ def ask_command(
     if as_json:
         print(json.dumps(result.as_dict(), indent=2, default=str))
         return
+    from rich.markdown import Markdown  # markdown-it is slow to import: only when answering
+
     console.print(Markdown(result.answer))
     calls = ", ".join(f"{c['name']}({json.dumps(c['args'])})" for c in result.tool_calls)
     console.print(
