@@ -9,6 +9,7 @@ keeps that list (as ``errors``) and adds one readable line per problem in
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -42,7 +43,27 @@ def describe(loc: tuple[Any, ...] | list[Any]) -> str:
     return path
 
 
+_BRANCH = re.compile(r"^(list\[.*\]|[A-Z][A-Za-z0-9]*)$")
+"""A union branch in a location (``list[EventsRecord]``, ``EventsRecord``): field names are
+snake_case, so a CamelCase part is pydantic naming the branch, not a field."""
+_MISMATCH = {"model_type", "list_type", "dict_type"}
+
+
+def _unbranched(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Errors of a "one record or a list" body, as if only the shape sent had been tried:
+    drop the "expected the other shape" error and the branch names from locations."""
+    kept = []
+    for error in errors:
+        loc = tuple(
+            p for p in error.get("loc") or () if not (isinstance(p, str) and _BRANCH.match(p))
+        )
+        kept.append({**error, "loc": loc})
+    specific = [e for e in kept if e.get("type") not in _MISMATCH]
+    return specific or kept
+
+
 def _error_lines(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    errors = _unbranched(errors)
     lines, clean = [], []
     for error in errors[:20]:
         loc = tuple(error.get("loc") or ())
