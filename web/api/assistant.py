@@ -95,6 +95,8 @@ def _checked(
             message = str(exc)
             where = "" if message.startswith("as_of") else "filters: "
             raise unprocessable(where + message) from None
+        except OverflowError:
+            raise unprocessable("as_of: the date is outside the supported range") from None
 
     if body.conversation_id:
         try:

@@ -46,7 +46,7 @@ def describe(loc: tuple[Any, ...] | list[Any]) -> str:
 _BRANCH = re.compile(r"^(list\[.*\]|[A-Z][A-Za-z0-9]*)$")
 """A union branch in a location (``list[EventsRecord]``, ``EventsRecord``): field names are
 snake_case, so a CamelCase part is pydantic naming the branch, not a field."""
-_MISMATCH = {"model_type", "list_type", "dict_type"}
+_MISMATCH = {"model_type", "model_attributes_type", "list_type", "dict_type"}
 
 
 def _unbranched(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -42,27 +42,32 @@ class BodyLimit:
             await _reject(send, limit)
             return
         received = 0
-        started = False
+        exceeded = replaced = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise TooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def replacing_send(message: Message) -> None:
+            # The app turns the receive error into a 400 ("error parsing the body"):
+            # send the 413 that says why instead, and drop the app's response.
+            nonlocal replaced
+            if not exceeded:
+                await send(message)
+            elif not replaced:
+                replaced = True
+                await _reject(send, limit)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, replacing_send)
         except TooLarge:
-            if not started:
+            if not replaced:
                 await _reject(send, limit)
 
 

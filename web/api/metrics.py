@@ -65,6 +65,7 @@ def scope_query(
     }
 
 
+_OUT_OF_RANGE = "as_of, from or to: a date is outside the supported range (years 1-9998)"
 ScopeDep = Annotated[dict[str, Any], Depends(scope_query)]
 
 
@@ -103,6 +104,11 @@ def metrics_section(
     with rt.engine.connect() as conn:
         try:
             resolved = resolve_scope(conn, tn.id, **scope)
+        except ScopeError as exc:
+            raise unprocessable(str(exc)) from None
+        except (ValueError, OverflowError):  # date arithmetic past year 1 or 9999
+            raise unprocessable(_OUT_OF_RANGE) from None
+        try:
             return compute(conn, resolved, **given).model_dump(mode="json")
-        except (ScopeError, ValueError) as exc:
+        except ValueError as exc:  # an option the section refuses, e.g. an unknown sort column
             raise unprocessable(str(exc)) from None
