@@ -78,7 +78,10 @@ ScopeDep = Annotated[dict[str, Any], Depends(scope_query)]
     },
 )
 def metrics_section(
-    name: Annotated[str, Path(description=f"One of: {', '.join(SECTIONS)}.")],
+    name: Annotated[
+        str,  # checked below for a 404 that lists the sections; the schema lists them too
+        Path(description="The section (SPEC §4).", json_schema_extra={"enum": list(SECTIONS)}),
+    ],
     rt: RuntimeDep,
     tn: TenantDep,
     scope: ScopeDep,
