@@ -9,7 +9,9 @@ in open mode on localhost, the server's default workspace). See
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -32,6 +34,17 @@ class Runtime:
     workspace_id: int
     mode: AuthMode = "keys"
     _assistant: Any = None
+    _write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def writing(self) -> AbstractContextManager[object]:
+        """Held around an import or ingest transaction on SQLite.
+
+        SQLite has one writer at a time, and a transaction that read before it
+        writes cannot wait for the lock — it fails with "database is locked" at
+        once. Taking turns inside the process makes concurrent requests queue
+        instead; PostgreSQL needs no such turn.
+        """
+        return self._write_lock if self.engine.dialect.name == "sqlite" else nullcontext()
 
     @property
     def assistant(self) -> Any:

@@ -14,6 +14,7 @@ so the OpenAPI schema documents exactly what the importer checks.
 
 # No ``from __future__ import annotations``: the routes' body types are built at run time
 # and FastAPI must see them as objects, not as names it cannot resolve.
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
@@ -79,7 +80,8 @@ def store(
     entity = spec.name.removesuffix(".csv")
     for attempt in range(ATTEMPTS):
         try:
-            report = _store_once(rt, tn, spec, records)
+            with rt.writing():
+                report = _store_once(rt, tn, spec, records)
             break
         except ImportRejected as exc:
             errors = [{"item": e.line, "field": e.column, "message": e.message} for e in exc.errors]
@@ -90,9 +92,10 @@ def store(
             raise unprocessable(
                 f"{exc.total} error(s), nothing was stored: {shown}", errors=errors
             ) from None
-        except (OperationalError, IntegrityError):
+        except (OperationalError, IntegrityError):  # another process wrote meanwhile
             if attempt == ATTEMPTS - 1:
                 raise
+            time.sleep(0.05 * 2**attempt)
     if entity in NAMED and rt.assistant_loaded:
         rt.assistant.refresh_entities(tn.id)
     return IngestReport(

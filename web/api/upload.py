@@ -113,7 +113,8 @@ def import_upload(
                 raise unprocessable(f"{name}: expected a .csv file or a .zip of them")
         ignored = sorted(seen[b] for b in seen if b not in FILES_BY_NAME)
         try:
-            report = import_folder(rt.engine, folder, workspace=tn.name)
+            with rt.writing():
+                report = import_folder(rt.engine, folder, workspace=tn.name)
         except ImportRejected as exc:
             errors: list[dict[str, Any]] = [
                 {"file": e.file, "line": e.line, "column": e.column, "message": e.message}
