@@ -1,6 +1,6 @@
 """HTTP API benchmark: requests per second and p50/p99 latency under loopback load.
 
-    .venv/bin/python bench/api.py [--events 50000] [--seconds 8] [--clients 4] [--batch 500]
+    .venv/bin/python bench/api.py [--events 50000] [--seconds 8] [--clients 2] [--batch 500]
 
 Generates a demo database (seed 7, as of 2026-11-22) in bench/out/api/, creates
 an API key, starts ``portalpulse serve --require-keys`` (uvicorn, one process)
@@ -191,7 +191,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--batch", type=int, default=500)
     args = parser.parse_args()
 
