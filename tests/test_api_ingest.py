@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api_support import AS_OF, ApiEnv, build_env
+from server import Config, create_app
+from tests.api_support import AS_OF, LOCAL, ApiEnv, build_env
+from tests.conftest import Db
 from web.api.ingest import MAX_BATCH
+from web.auth import create_key, revoke_key
 
 WINDOW = {"range": "last_7_days", "as_of": AS_OF}
 
@@ -150,3 +154,33 @@ def test_entity_upserts_show_up_in_metrics_and_the_assistant(client: TestClient)
     assert renamed.status_code == 200
     rows = client.get("/api/metrics/projects", params=WINDOW).json()["projects"]
     assert [r["project"] for r in rows if r["project_id"] == "gx_p2"] == ["Zephyr Foods launch"]
+
+
+def test_keys_and_ingestion_on_every_backend(db: Db) -> None:
+    """The same promises on SQLite and PostgreSQL: the key opens its workspace only,
+    a batch counts at once, a retried batch changes nothing, concurrent batches for one
+    user give the sessions a single import of all of them gives."""
+    with db.engine.begin() as conn:
+        key, _ = create_key(conn, db.workspace, "backend test")
+    app = create_app(Config(database_url=db.url, require_keys=True))
+    with TestClient(app, client=LOCAL, headers={"Authorization": f"Bearer {key}"}) as client:
+        for entity, record in (
+            ("accounts", {"account_id": "a1", "name": "Acme", "kind": "customer"}),
+            ("users", {"user_id": "u1", "account_id": "a1", "name": "Ann"}),
+            ("projects", {"project_id": "p1", "account_id": "a1", "name": "Go", "status": "live"}),
+        ):
+            assert client.post(f"/api/records/{entity}", json=record).status_code == 200
+        visits = [_visit(f"c{i}_", "u1", "p1") for i in range(4)]
+        for i, visit in enumerate(visits):  # four visits, an hour apart
+            for event in visit:
+                event["occurred_at"] = f"2026-11-20T{8 + i:02d}:0{visit.index(event)}:00Z"
+        with ThreadPoolExecutor(4) as pool:
+            codes = list(pool.map(lambda v: client.post("/api/events", json=v).status_code, visits))
+        assert codes == [200] * 4
+        kpis = client.get("/api/metrics/kpis", params=WINDOW).json()["kpis"]
+        assert (kpis["sessions"], kpis["logins"], kpis["avg_session_seconds"]) == (4, 4, 120)
+        assert client.post("/api/events", json=visits[0]).status_code == 200
+        assert client.get("/api/metrics/kpis", params=WINDOW).json()["kpis"] == kpis
+        with db.engine.begin() as conn:
+            revoke_key(conn, key)
+        assert client.get("/api/metrics/kpis").status_code == 401

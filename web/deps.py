@@ -10,16 +10,19 @@ in open mode on localhost, the server's default workspace). See
 from __future__ import annotations
 
 import threading
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from web.auth import AuthMode, InvalidKey, is_loopback, verify_key
 
+WRITE_LOCK = {"ns": 0x5050}
+"""First key of PostgreSQL advisory locks taken by writes ("PP"); the second is the workspace."""
 FORWARDED_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 """A keyless request carrying one of these came through a proxy: not a local client."""
 
@@ -36,15 +39,36 @@ class Runtime:
     _assistant: Any = None
     _write_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def writing(self) -> AbstractContextManager[object]:
-        """Held around an import or ingest transaction on SQLite.
+    @contextmanager
+    def writing(self, workspace_id: int) -> Iterator[None]:
+        """One import or ingest transaction at a time per workspace; wrap each write in it.
 
-        SQLite has one writer at a time, and a transaction that read before it
-        writes cannot wait for the lock — it fails with "database is locked" at
-        once. Taking turns inside the process makes concurrent requests queue
-        instead; PostgreSQL needs no such turn.
+        SQLite has one writer, and a transaction that read before it writes cannot
+        wait for the lock — it fails with "database is locked" at once — so the
+        requests of this process take turns. On PostgreSQL two concurrent batches
+        for the same user could each recompute that user's sessions without the
+        other's events; a session-level advisory lock on the workspace, held on a
+        connection of its own, makes writers of one workspace (in any server
+        process) take turns, while other workspaces write in parallel.
         """
-        return self._write_lock if self.engine.dialect.name == "sqlite" else nullcontext()
+        if self.engine.dialect.name != "postgresql":
+            with self._write_lock:
+                yield
+            return
+        with self.engine.connect() as lock:
+            lock.execute(
+                text("SELECT pg_advisory_lock(CAST(:ns AS integer), CAST(:ws AS integer))"),
+                WRITE_LOCK | {"ws": workspace_id},
+            )
+            lock.commit()
+            try:
+                yield
+            finally:
+                lock.execute(
+                    text("SELECT pg_advisory_unlock(CAST(:ns AS integer), CAST(:ws AS integer))"),
+                    WRITE_LOCK | {"ws": workspace_id},
+                )
+                lock.commit()
 
     @property
     def assistant(self) -> Any:

@@ -80,7 +80,7 @@ def store(
     entity = spec.name.removesuffix(".csv")
     for attempt in range(ATTEMPTS):
         try:
-            with rt.writing():
+            with rt.writing(tn.id):
                 report = _store_once(rt, tn, spec, records)
             break
         except ImportRejected as exc:

@@ -113,7 +113,7 @@ def import_upload(
                 raise unprocessable(f"{name}: expected a .csv file or a .zip of them")
         ignored = sorted(seen[b] for b in seen if b not in FILES_BY_NAME)
         try:
-            with rt.writing():
+            with rt.writing(tn.id):
                 report = import_folder(rt.engine, folder, workspace=tn.name)
         except ImportRejected as exc:
             errors: list[dict[str, Any]] = [
