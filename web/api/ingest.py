@@ -59,6 +59,11 @@ def _describe(spec: FileSpec, column: Any) -> str:
     return f"{kind}{ref}" + ("" if column.required else "; optional")
 
 
+def singular(spec: FileSpec) -> str:
+    """``team_members.csv`` → "team member"."""
+    return spec.name.removesuffix(".csv").removesuffix("s").replace("_", " ")
+
+
 def record_model(spec: FileSpec) -> type[BaseModel]:
     """A request model with the contract's columns of ``spec`` (unknown fields ignored)."""
     fields: dict[str, Any] = {}
@@ -67,8 +72,7 @@ def record_model(spec: FileSpec) -> type[BaseModel]:
             fields[column.name] = (str, Field(description=_describe(spec, column)))
         else:
             fields[column.name] = (str | None, Field(None, description=_describe(spec, column)))
-    entity = spec.name.removesuffix(".csv")
-    name = "".join(part.title() for part in entity.split("_")) + "Record"
+    name = "".join(part.title() for part in singular(spec).split()) + "Record"
     config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, title=name)
     return create_model(name, __config__=config, __doc__=f"One row of {spec.name}.", **fields)
 
@@ -138,9 +142,10 @@ def _route(spec: FileSpec, path: str, summary: str) -> Callable[..., IngestRepor
     model = record_model(spec)
     entity = spec.name.removesuffix(".csv")
     batch = Annotated[list[model], Field(min_length=1, max_length=MAX_BATCH)]  # type: ignore[valid-type]
+    described = f"One {singular(spec)} or a list of them."
 
     def ingest(
-        body: Annotated[model | batch, Body(description=f"One {entity} record or a list.")],  # type: ignore[valid-type]
+        body: Annotated[model | batch, Body(description=described)],  # type: ignore[valid-type]
         rt: RuntimeDep,
         tn: TenantDep,
     ) -> IngestReport:
@@ -148,10 +153,15 @@ def _route(spec: FileSpec, path: str, summary: str) -> Callable[..., IngestRepor
 
     ingest.__name__ = f"ingest_{entity}"
     ingest.__doc__ = (
-        f"Insert or update {entity} (one record or a list of up to {MAX_BATCH:,}) with the "
-        f"rules of {spec.name} in the CSV import: all or nothing, updated by "
-        f"`{spec.key}`, never duplicated."
+        f"Insert or update {entity.replace('_', ' ')} — one record or a list of up to "
+        f"{MAX_BATCH:,} — with the rules of {spec.name} in the CSV import: all or nothing "
+        f"(a 422 lists every bad item and field), updated by `{spec.key}`, never duplicated."
     )
+    if entity == "events":
+        ingest.__doc__ += (
+            " The sessions of every user/portal pair touched are recomputed before the "
+            "response, so the next `/api/metrics/kpis` counts them."
+        )
     router.post(path, summary=summary, responses=_RESPONSES)(ingest)
     return ingest
 
