@@ -55,6 +55,29 @@ class ConversationStore:
             )
         return conversation_id
 
+    def list(self, workspace_id: int, limit: int = 50, offset: int = 0) -> list[dict[str, object]]:
+        """The workspace's conversations, most recently active first, with their turn counts."""
+        count = (
+            select(func.count())
+            .where(Message.conversation_id == Conversation.id, Message.role == "human")
+            .scalar_subquery()
+        )
+        query = (
+            select(
+                Conversation.id,
+                Conversation.title,
+                Conversation.created_at,
+                Conversation.updated_at,
+                count.label("turns"),
+            )
+            .where(Conversation.workspace_id == workspace_id)
+            .order_by(Conversation.updated_at.desc(), Conversation.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
     def _check(self, conn: object, workspace_id: int, conversation_id: str) -> None:
         owner = conn.scalar(  # type: ignore[attr-defined]
             select(Conversation.workspace_id).where(Conversation.id == conversation_id)

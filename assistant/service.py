@@ -123,6 +123,13 @@ class Assistant:
             names = entity_names(conn, workspace_id)
         self.store.sync_entities(str(workspace_id), names)
 
+    def refresh_entities(self, workspace_id: int) -> None:
+        """Names of ``workspace_id`` changed (an upsert over the API): re-read them when
+        next asked, instead of waiting for the cache to expire or the process to restart."""
+        with self._lock:
+            self._synced.discard(workspace_id)
+        self.entities.forget(workspace_id)
+
     def feedback(
         self, workspace_id: int, conversation_id: str, message_seq: int, verdict: str
     ) -> None:

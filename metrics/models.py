@@ -379,3 +379,24 @@ class Feedback(Base):
     tool_calls: Mapped[str] = mapped_column(Text)
     """JSON list of {name, args} that produced the answer."""
     created_at: Mapped[datetime] = mapped_column(UtcMillis)
+
+
+class ApiKey(Base):
+    """A key that opens one workspace over HTTP. Only a hash of the secret is stored.
+
+    ``prefix`` is the key's first, non-secret part: it finds the row (unique index)
+    and lets people tell keys apart in listings; the secret is then checked
+    against ``secret_hash`` in constant time.
+    """
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Index(None, "workspace_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    """SHA-256 (hex) of the whole key; keys are random, so no salt or slow hash is needed."""
+    name: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcMillis)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcMillis)

@@ -2,26 +2,73 @@
 
 ``TenantDep`` is the one way a route learns whose data it may read: every
 query a route runs is scoped to ``tenant.id``. Routers never take a workspace
-from the body, the query string or a question.
+from the body, the query string or a question — only from the API key (or,
+in open mode on localhost, the server's default workspace). See
+:mod:`web.auth` for the two modes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
-from sqlalchemy import Engine
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine, text
+
+from web.auth import AuthMode, InvalidKey, is_loopback, verify_key
+
+WRITE_LOCK = {"ns": 0x5050}
+"""First key of PostgreSQL advisory locks taken by writes ("PP"); the second is the workspace."""
+FORWARDED_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+"""A keyless request carrying one of these came through a proxy: not a local client."""
 
 
 @dataclass
 class Runtime:
-    """What the app holds for its life: the engine, the default workspace and the assistant."""
+    """What the app holds for its life: the engine, the auth mode and the assistant."""
 
     engine: Engine
     workspace: str
+    """The default workspace: the tenant of keyless requests in open mode."""
     workspace_id: int
+    mode: AuthMode = "keys"
     _assistant: Any = None
+    _write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @contextmanager
+    def writing(self, workspace_id: int) -> Iterator[None]:
+        """One import or ingest transaction at a time per workspace; wrap each write in it.
+
+        SQLite has one writer, and a transaction that read before it writes cannot
+        wait for the lock — it fails with "database is locked" at once — so the
+        requests of this process take turns. On PostgreSQL two concurrent batches
+        for the same user could each recompute that user's sessions without the
+        other's events; a session-level advisory lock on the workspace, held on a
+        connection of its own, makes writers of one workspace (in any server
+        process) take turns, while other workspaces write in parallel.
+        """
+        if self.engine.dialect.name != "postgresql":
+            with self._write_lock:
+                yield
+            return
+        with self.engine.connect() as lock:
+            lock.execute(
+                text("SELECT pg_advisory_lock(CAST(:ns AS integer), CAST(:ws AS integer))"),
+                WRITE_LOCK | {"ws": workspace_id},
+            )
+            lock.commit()
+            try:
+                yield
+            finally:
+                lock.execute(
+                    text("SELECT pg_advisory_unlock(CAST(:ns AS integer), CAST(:ws AS integer))"),
+                    WRITE_LOCK | {"ws": workspace_id},
+                )
+                lock.commit()
 
     @property
     def assistant(self) -> Any:
@@ -31,6 +78,10 @@ class Runtime:
             self._assistant = Assistant(self.engine)
         return self._assistant
 
+    @property
+    def assistant_loaded(self) -> bool:
+        return self._assistant is not None
+
 
 @dataclass(frozen=True)
 class Tenant:
@@ -38,6 +89,8 @@ class Tenant:
 
     id: int
     name: str
+    key_prefix: str | None = None
+    """The key that opened it; None for a keyless request in open mode."""
 
 
 def runtime(request: Request) -> Runtime:
@@ -46,9 +99,49 @@ def runtime(request: Request) -> Runtime:
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="`Authorization: Bearer <key>` with a key from `portalpulse keys create`.",
+)
+_api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="The same key in an `X-API-Key` header."
+)
 
-def tenant(rt: RuntimeDep) -> Tenant:
-    """The request's workspace (today: the one the server was started for)."""
+
+def unauthorized(message: str) -> HTTPException:
+    """401 with the challenge the page answers by asking for a key."""
+    return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def tenant(
+    request: Request,
+    rt: RuntimeDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Tenant:
+    """The request's workspace: the API key's, else (open mode, local client) the default."""
+    key = bearer.credentials if bearer is not None else header_key
+    if key is None and request.headers.get("authorization"):
+        raise unauthorized("Authorization header must be 'Bearer <API key>'")
+    if key:
+        try:
+            with rt.engine.connect() as conn:
+                owner = verify_key(conn, key)
+        except InvalidKey as exc:
+            raise unauthorized(str(exc)) from None
+        return Tenant(owner.workspace_id, owner.workspace, owner.prefix)
+    if rt.mode != "open":
+        raise unauthorized(
+            "API key required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>' "
+            "(create one with `portalpulse keys create --workspace NAME`)"
+        )
+    client = request.client.host if request.client else None
+    forwarded = any(request.headers.get(h) for h in FORWARDED_HEADERS)
+    if forwarded or not is_loopback(client):
+        raise unauthorized(
+            "this server runs without keys for local clients only; "
+            "send an API key from anywhere else"
+        )
     return Tenant(rt.workspace_id, rt.workspace)
 
 

@@ -147,3 +147,8 @@ class EntityIndexCache:
         with self._lock:
             self._cached[workspace_id] = (time.monotonic(), index)
         return index
+
+    def forget(self, workspace_id: int) -> None:
+        """Drop ``workspace_id``'s index: names just written over the API show up at once."""
+        with self._lock:
+            self._cached.pop(workspace_id, None)

@@ -1,0 +1,253 @@
+"""The assistant over HTTP: ask, stream (server-sent events), feedback, conversations.
+
+Every call runs in the request's workspace (``TenantDep``): the assistant's
+tools, entity index, example index and memory are all keyed by ``tenant.id``,
+and a conversation of another workspace reads as "not found". Input is checked
+before anything runs — the question, ``as_of`` and the filters — so a stream
+never starts for a request that can only fail.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from metrics.ingest.contract import PROJECT_STATUSES
+from metrics.scope import ScopeError, resolve_scope
+from web.api.errors import unprocessable
+from web.deps import Runtime, RuntimeDep, Tenant, TenantDep
+
+router = APIRouter(tags=["assistant"])
+MAX_QUESTION = 2000
+
+
+class AskFilters(BaseModel):
+    """Filters fixed for a question: tool arguments can narrow them, never widen them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    owner: str | None = Field(None, description="Team member: id, name or email.")
+    accounts: list[str] | None = Field(None, description="Account ids or names.")
+    playbook: str | None = None
+    partner_type: Literal["referral", "reseller"] | None = None
+    status: list[Literal[PROJECT_STATUSES]] | None = None  # type: ignore[valid-type]
+    projects: list[str] | None = Field(None, description="Project ids or names.")
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION)
+    conversation_id: str | None = Field(
+        None, max_length=64, description="Continue this conversation (follow-up questions)."
+    )
+    as_of: str | None = Field(None, description="Date or ISO 8601 instant that plays 'now'.")
+    filters: AskFilters | None = Field(
+        None, description="Fixed filters for this question (owner, accounts, …): narrows only."
+    )
+    request_id: str | None = Field(None, max_length=64, description="Idempotency key.")
+
+
+class AskResponse(BaseModel):
+    answer: str
+    grounded: bool = Field(description="Every number in the answer is in the tool results.")
+    tool_calls: list[dict[str, Any]]
+    data: list[dict[str, Any]] = Field(description="The tools' JSON results.")
+    conversation_id: str
+    message_seq: int = Field(description="The answer's number, for POST /api/feedback.")
+    provider: str
+    round_trips: int
+    latency_ms: float
+    error: str | None = None
+    replayed: bool = False
+
+
+class FeedbackRequest(BaseModel):
+    conversation_id: str = Field(max_length=64)
+    message_seq: int = Field(ge=1, le=1_000_000)
+    verdict: Literal["right", "wrong"]
+
+
+class ConversationSummary(BaseModel):
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+    turns: int
+
+
+def _checked(
+    body: AskRequest, rt: Runtime, tn: Tenant, idempotency_key: str | None
+) -> dict[str, Any]:
+    """The assistant's keyword arguments, after checking everything that can be checked."""
+    from assistant.memory import ConversationNotFound
+
+    if not body.question.strip():
+        raise unprocessable("question: the question is empty")
+    filters = body.filters.model_dump(exclude_none=True) if body.filters else {}
+    with rt.engine.connect() as conn:
+        try:  # resolves names (did-you-mean errors) and the as_of in this workspace
+            resolve_scope(conn, tn.id, as_of=body.as_of, **filters)
+        except ScopeError as exc:
+            message = str(exc)
+            where = "" if message.startswith("as_of") else "filters: "
+            raise unprocessable(where + message) from None
+        except OverflowError:
+            raise unprocessable("as_of: the date is outside the supported range") from None
+
+    if body.conversation_id:
+        try:
+            rt.assistant.memory.history(tn.id, body.conversation_id, turns=1)
+        except ConversationNotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+    return {
+        "conversation_id": body.conversation_id,
+        "as_of": body.as_of,
+        "filters": filters,
+        "request_id": body.request_id or idempotency_key,
+    }
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(max_length=64, description="A retried request with the same key is not re-run."),
+]
+
+
+@router.post(
+    "/api/ask",
+    response_model=AskResponse,
+    summary="Ask a question",
+    responses={404: {"description": "No such conversation."}},
+)
+def ask(
+    body: AskRequest, rt: RuntimeDep, tn: TenantDep, idempotency_key: IdempotencyKey = None
+) -> AskResponse:
+    """Ask in plain language; every number in the answer comes from a metrics tool and is
+    checked against the tool results (`grounded`). A model failure is not an error: the
+    answer says so and still gives the figures the tools returned."""
+    from assistant.service import QuestionError
+
+    kwargs = _checked(body, rt, tn, idempotency_key)
+    try:
+        result = rt.assistant.ask(tn.id, tn.name, body.question, **kwargs)
+    except (QuestionError, ScopeError) as exc:
+        raise unprocessable(str(exc)) from None
+    return AskResponse(**{k: getattr(result, k) for k in AskResponse.model_fields})
+
+
+def _sse(kind: str, payload: Any) -> str:
+    return f"event: {kind}\ndata: {json.dumps(payload, default=str)}\n\n"
+
+
+@router.post(
+    "/api/ask/stream",
+    summary="Ask a question, streamed",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-sent events: `tool_call` and `tool_result` as each tool "
+            "runs, `token` pieces of the answer, then `final` (the whole `/api/ask` "
+            "response). A failure after the stream started is an `error` event.",
+            "content": {"text/event-stream": {}},
+        },
+        404: {"description": "No such conversation."},
+    },
+)
+def ask_stream(
+    body: AskRequest, rt: RuntimeDep, tn: TenantDep, idempotency_key: IdempotencyKey = None
+) -> StreamingResponse:
+    """The same as `POST /api/ask` as server-sent events."""
+    kwargs = _checked(body, rt, tn, idempotency_key)
+
+    def events() -> Iterator[str]:
+        try:
+            for event in rt.assistant.stream(tn.id, tn.name, body.question, **kwargs):
+                if event["type"] == "final":
+                    result = event["result"].as_dict()
+                    yield _sse("final", {k: result[k] for k in AskResponse.model_fields})
+                else:
+                    yield _sse(event["type"], {k: v for k, v in event.items() if k != "type"})
+        except Exception as exc:  # a stream cannot change its status: report in-band
+            yield _sse("error", {"message": str(exc) or type(exc).__name__})
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
+
+
+@router.post(
+    "/api/feedback",
+    summary="Mark an answer right or wrong",
+    responses={404: {"description": "No such conversation or message."}},
+)
+def feedback(body: FeedbackRequest, rt: RuntimeDep, tn: TenantDep) -> dict[str, str]:
+    """A `right` answer's question joins this workspace's example index, so the offline
+    planner answers similar questions the same way."""
+    from assistant.memory import ConversationNotFound
+
+    try:
+        rt.assistant.feedback(tn.id, body.conversation_id, body.message_seq, body.verdict)
+    except ConversationNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return {"status": "recorded"}
+
+
+@router.get("/api/conversations", summary="Conversations of the workspace")
+def conversations(
+    rt: RuntimeDep,
+    tn: TenantDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[ConversationSummary]:
+    """Most recently active first."""
+    rows = rt.assistant.memory.list(tn.id, limit=limit, offset=offset)
+    return [
+        ConversationSummary(
+            id=r["id"],
+            title=r["title"],
+            created_at=r["created_at"].isoformat().replace("+00:00", "Z"),
+            updated_at=r["updated_at"].isoformat().replace("+00:00", "Z"),
+            turns=r["turns"],
+        )
+        for r in rows
+    ]
+
+
+@router.get(
+    "/api/conversations/{conversation_id}",
+    summary="A conversation's messages",
+    responses={404: {"description": "No such conversation in this workspace."}},
+)
+def conversation(conversation_id: str, rt: RuntimeDep, tn: TenantDep) -> dict[str, Any]:
+    """Questions and answers in order; each answer with the tool calls and data it came
+    from, and its `seq` for feedback."""
+    from assistant.memory import ConversationNotFound
+
+    try:
+        messages = rt.assistant.memory.history(tn.id, conversation_id, turns=1_000_000)
+    except ConversationNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    out: list[dict[str, Any]] = []
+    calls: list[dict[str, Any]] = []
+    data: list[Any] = []
+    for seq, message in enumerate(messages, start=1):  # seq is contiguous from 1
+        if message.type == "human":
+            calls, data = [], []
+            out.append({"role": "human", "content": message.content, "seq": seq})
+        elif message.type == "ai" and getattr(message, "tool_calls", None):
+            calls += [{"name": c["name"], "args": c["args"]} for c in message.tool_calls]
+        elif message.type == "tool":
+            try:
+                data.append(json.loads(str(message.content)))
+            except ValueError:
+                data.append(str(message.content))
+        elif message.type == "ai":
+            out.append(
+                {"role": "ai", "content": message.content, "seq": seq,
+                 "tool_calls": calls, "data": data}
+            )  # fmt: skip
+    return {"conversation_id": conversation_id, "messages": out}
