@@ -28,6 +28,7 @@ from metrics.db import DEFAULT_WORKSPACE, connect, workspace_id
 from metrics.scope import RANGES, ScopeError, resolve_scope
 from metrics.sections import SECTIONS, section, split_options
 from web.deps import Runtime, RuntimeDep, TenantDep
+from web.pages import install as install_pages
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     with engine.begin() as conn:
         ws = workspace_id(conn, config.workspace)
     app.state.runtime = Runtime(engine, config.workspace, ws)
+    install_pages(app)  # the dashboard page at /, its JSON helpers and /static
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:
