@@ -172,7 +172,8 @@ form.addEventListener("change", (e) => {
   apply(readForm(e.target));
 });
 form.addEventListener("submit", (e) => e.preventDefault());
-const reset = () => apply(readState(""));
+// Reset clears the range and the filters; "as of" is when the view is seen from, so it stays.
+const reset = () => apply({ ...readState(""), as_of: state.as_of });
 document.getElementById("reset").addEventListener("click", reset);
 document.querySelectorAll('[data-action="reset"]').forEach((b) => b.addEventListener("click", reset));
 window.addEventListener("popstate", () => apply(readState(window.location.search), { push: false }));
