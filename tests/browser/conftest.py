@@ -43,13 +43,13 @@ def _unavailable(reason: str) -> None:
 
 
 def find_chromium() -> str | None:
-    """``$PORTALPULSE_CHROMIUM``, else chromium on PATH, else Debian's path."""
-    candidates = [
-        os.environ.get("PORTALPULSE_CHROMIUM"),
-        shutil.which("chromium"),
-        shutil.which("chromium-browser"),
-        "/usr/bin/chromium",
-    ]
+    """``$PORTALPULSE_CHROMIUM`` when set (and nothing else), else chromium on PATH or Debian's."""
+    explicit = os.environ.get("PORTALPULSE_CHROMIUM")
+    candidates = (
+        [explicit]
+        if explicit
+        else [shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium"]
+    )
     return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
