@@ -3,12 +3,9 @@ suggested questions, the view analysis answer, and how browser tests skip or fai
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import shutil
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,7 +20,7 @@ from server import Config, create_app
 from web.suggest import VIEWS, suggestions, window_phrase
 
 AS_OF = "2026-11-22"
-ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -140,21 +137,16 @@ def test_the_view_analysis_lists_risks_blockers_and_the_biggest_gap(demo) -> Non
         assert f" {gaps[biggest]:,} " in answer.split("most improve engagement:**")[1]
 
 
-@pytest.mark.parametrize("required", ["", "1"])
-def test_browser_tests_skip_without_chromium_unless_required(required: str) -> None:
-    env = {
-        **os.environ,
-        "PORTALPULSE_CHROMIUM": "/nonexistent/chromium",
-        "PORTALPULSE_REQUIRE_BROWSER": required,
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs",
-         "tests/browser/test_dashboard.py::test_names_are_shown_as_text_never_run"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    if required:
-        assert done.returncode != 0, done.stdout
-        assert "PORTALPULSE_REQUIRE_BROWSER=1 but no chromium found" in done.stdout
-    else:
-        assert done.returncode == 0, done.stdout
-        assert "SKIPPED" in done.stdout and "no chromium found" in done.stdout
+def test_browser_tests_skip_without_chromium_unless_required(monkeypatch) -> None:
+    from tests.browser import conftest as browser
+
+    monkeypatch.setenv("PORTALPULSE_CHROMIUM", "/nonexistent/chromium")
+    assert browser.find_chromium() is None
+    monkeypatch.setenv("PORTALPULSE_REQUIRE_BROWSER", "")
+    with pytest.raises(pytest.skip.Exception, match="browser tests skipped: no chromium"):
+        browser.unavailable("no chromium found")
+    monkeypatch.setenv("PORTALPULSE_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="PORTALPULSE_REQUIRE_BROWSER=1 but no"):
+        browser.unavailable("no chromium found")
+    monkeypatch.delenv("PORTALPULSE_CHROMIUM")
+    assert browser.find_chromium() in (None, *filter(None, [shutil.which("chromium")]), CHROMIUM)
