@@ -123,8 +123,12 @@ const dashboard = new Dashboard({
       return;
     }
     const s = kpis.scope;
+    const endOfDay = /T00:00:00(\.0+)?Z$/.test(s.as_of);
+    const asOf = endOfDay
+      ? `end of ${fmtDay(new Date(new Date(s.as_of).getTime() - 1))}`
+      : `${s.as_of.slice(0, 16).replace("T", " ")} UTC`;
     document.getElementById("scope-label").textContent =
-      `${fmtDay(s.from)} – ${fmtDay(s.last_day)} · as of ${s.as_of.slice(0, 16).replace("T", " ")} UTC`;
+      `${fmtDay(s.from)} – ${fmtDay(s.last_day)} · as of ${asOf}`;
     const total = ["invites_sent", "logins", "sessions", "tasks_completed", "page_views", "actions"]
       .reduce((sum, key) => sum + (kpis.kpis[key] || 0), 0);
     empty.hidden = total > 0;

@@ -31,9 +31,12 @@ function inline(text) {
   return text.split(/\*\*(.+?)\*\*/g).map((part, i) => (i % 2 ? h("strong", {}, part) : part));
 }
 
-function show(key, value) {
+function show(key, value, parent = "") {
   if (value == null) return "—";
-  if (typeof value === "number") return key.endsWith("seconds") ? fmtDuration(value) : fmtNumber(value);
+  if (typeof value === "number") {
+    if (/pct|change/.test(parent) || key.endsWith("_pct")) return `${fmtNumber(value)}%`;
+    return key.endsWith("seconds") ? fmtDuration(value) : fmtNumber(value);
+  }
   if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}T/.test(value)) return fmtTime(value);
   if (Array.isArray(value)) return value.map((v) => show(key, v)).join(", ");
   if (typeof value === "object") return Object.entries(value).map(([k, v]) => `${label(k)} ${show(k, v)}`).join(" · ");
@@ -65,7 +68,7 @@ function dataTables(envelope) {
           "table",
           { class: "data", dataset: { table: key } },
           h("caption", { class: "muted" }, label(key)),
-          h("tbody", {}, Object.entries(value).map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, label(k)), h("td", { dataset: { key: k } }, show(k, v))))),
+          h("tbody", {}, Object.entries(value).map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, label(k)), h("td", { dataset: { key: k } }, show(k, v, key))))),
         ),
       );
     } else if (!Array.isArray(value)) {
