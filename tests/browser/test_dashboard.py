@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tests.browser.conftest import AS_OF, HOSTILE, open_dashboard
+from tests.browser.conftest import AS_OF, HOSTILE, Console, open_dashboard
 
 KPI_KEYS = (
     "invites_sent", "logins", "sessions", "unique_users",
@@ -84,16 +84,22 @@ def test_the_dashboard_shows_the_api_numbers(page: Any, server: Any, api: Any, a
     assert chips == {k: f"{k.replace('_', ' ').capitalize()}: {v:,}" for k, v in counts if v}
 
     # hover values and legend toggles come from Chart.js, configured on the real chart
-    page.hover("#trends-chart", position={"x": 400, "y": 120})
+    chart = page.locator("#trends-chart")
+    chart.scroll_into_view_if_needed()
+    area = page.evaluate("() => Chart.getChart('trends-chart').chartArea")
+    chart.hover(position={"x": (area["left"] + area["right"]) / 2, "y": area["top"] + 20})
+    page.wait_for_function(
+        "() => Chart.getChart('trends-chart').tooltip.getActiveElements().length === 7"
+    )
     visible = "() => Chart.getChart('trends-chart').isDatasetVisible(0)"
     assert page.evaluate(visible) is True
-    box = page.locator("#trends-chart").bounding_box()
     legend = page.evaluate(
         "() => { const c = Chart.getChart('trends-chart'); const h = c.legend.legendHitBoxes[0];"
         " return {x: h.left + h.width / 2, y: h.top + h.height / 2}; }"
     )
-    page.mouse.click(box["x"] + legend["x"], box["y"] + legend["y"])
-    assert page.evaluate(visible) is False
+    chart.click(position=legend)
+    page.wait_for_function(f"() => !({visible})()")
+    page.evaluate("() => document.getElementById('main').scrollTo(0, 0)")
     page.screenshot(path=str(artifacts / "dashboard-1366x768.png"))
     page.screenshot(path=str(artifacts / "dashboard-1366x768-full.png"), full_page=True)
 
@@ -189,3 +195,18 @@ def test_tables_sort_and_expand(page: Any, server: Any, api: Any) -> None:
     page.keyboard.press("ArrowRight")
     assert page.locator("#panel-rooms").is_visible()
     assert page.evaluate("() => document.activeElement.id") == "tab-rooms"
+
+
+def test_a_bad_filter_in_the_link_is_explained(browser: Any, server: Any) -> None:
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    console = Console(page, allow=("422",))
+    page.goto(f"{server.url}/?as_of={AS_OF}&owner=Nobody%20Here")
+    page.wait_for_selector("#page-error:not([hidden])")
+    assert "owner" in page.inner_text("#page-error")
+    assert "Nobody Here" in page.inner_text("#page-error")
+    page.click("#reset")
+    page.wait_for_selector("#page-error", state="hidden")
+    page.wait_for_selector('#kpis[aria-busy="false"] .kpi')
+    context.close()
+    assert not console.errors, console.errors
