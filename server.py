@@ -25,6 +25,7 @@ from metrics.db import DEFAULT_WORKSPACE, connect, workspace_id
 from web import api
 from web.auth import auth_mode
 from web.deps import Runtime
+from web.pages import install as install_pages
 
 DESCRIPTION = """
 Engagement analytics for customer and partner portals, with an assistant.
@@ -61,4 +62,5 @@ def create_app(config: Config | None = None) -> FastAPI:
         engine, config.workspace, ws, mode=auth_mode(config.host, config.require_keys)
     )
     api.include(app)
+    install_pages(app)  # the dashboard page at /, its JSON helpers and /static
     return app
