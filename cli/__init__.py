@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from cli import ask, data, metrics, serve
+from cli import ask, data, digest, metrics, serve
 from cli.common import run_app
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ data.register(app)
 metrics.register(app)
 ask.register(app)
 serve.register(app)
+digest.register(app)
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import Connection, Engine, Row, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from assistant.digest.weeks import check_hour, parse_day, zone
@@ -159,7 +159,7 @@ def subscriptions(
     if enabled_only:
         query = query.where(DigestSubscription.enabled.is_(True))
     out = []
-    for (row,) in conn.execute(query.order_by(DigestSubscription.member_id)):
+    for row in conn.execute(query.order_by(DigestSubscription.member_id)):
         member = known.get(row.member_id, Member(row.member_id, row.member_id, None))
         team = tuple(t for t in row.team.split(",") if t)
         out.append(Subscription(member, row.enabled, row.day_of_week, row.hour, row.timezone, team))
@@ -219,7 +219,7 @@ def claim(
                 Digest.member_id == member_id,
                 Digest.week == week,
             )
-        ).scalar_one()
+        ).one()
         if row.status == SENT:
             return Claim(None, row.message_id, f"already sent at {row.sent_at:%Y-%m-%d %H:%M} UTC")
         stale = row.status == SENDING and row.attempts == 0 and row.claimed_at < at - lease
@@ -299,9 +299,10 @@ def release_in_doubt(
     ).rowcount
 
 
-def ledger(conn: Connection, workspace_id: int, week: str | None = None) -> list[Digest]:
-    """Stored digests (of one week, or all), newest week first."""
+def ledger(conn: Connection, workspace_id: int, week: str | None = None) -> list[Row]:
+    """Stored digests (of one week, or all), newest week first: rows with the columns of
+    ``digests`` as attributes."""
     query = select(Digest).where(Digest.workspace_id == workspace_id)
     if week:
         query = query.where(Digest.week == week)
-    return list(conn.scalars(query.order_by(Digest.week.desc(), Digest.member_id)))
+    return list(conn.execute(query.order_by(Digest.week.desc(), Digest.member_id)))
