@@ -9,6 +9,7 @@ client sends — body, query or question text — can name another one.
   tokens, then the final answer)
 * ``POST /api/feedback`` — mark an answer right or wrong
 * ``GET /api/conversations/{id}`` — a conversation's messages
+* ``GET /digests/preview``, ``/digests/unsubscribe`` — weekly digests (:mod:`web.digests`)
 * ``GET /health``, ``GET /ready``; OpenAPI at ``/docs``
 """
 
@@ -28,6 +29,8 @@ from metrics.db import DEFAULT_WORKSPACE, connect, workspace_id
 from metrics.scope import RANGES, ScopeError, resolve_scope
 from metrics.sections import SECTIONS, section, split_options
 from web.deps import Runtime, RuntimeDep, TenantDep
+from web.digests import digest_lifespan
+from web.digests import router as digests_router
 
 
 @dataclass(frozen=True)
@@ -125,11 +128,13 @@ def create_app(config: Config | None = None) -> FastAPI:
         title="PortalPulse",
         description="Engagement analytics for customer and partner portals, with an assistant.",
         version="0.1.0",
+        lifespan=digest_lifespan,
     )
     engine = connect(config.database_url)
     with engine.begin() as conn:
         ws = workspace_id(conn, config.workspace)
     app.state.runtime = Runtime(engine, config.workspace, ws)
+    app.include_router(digests_router)
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, str]:
