@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from web.deps import Runtime, RuntimeDep, TenantDep
 
@@ -41,14 +41,14 @@ def _service(rt: Runtime, workspace_id: int, workspace: str):  # -> DigestServic
         raise HTTPException(500, f"digest configuration: {exc}") from None
 
 
-@router.get("/preview", response_class=HTMLResponse)
+@router.get("/preview", response_class=HTMLResponse, response_model=None)
 def preview(
     rt: RuntimeDep,
     tn: TenantDep,
     to: Annotated[str, Query(min_length=1, description="Team member id, email or name.")],
     week: Annotated[str | None, Query(description="ISO week, e.g. 2026-W47.")] = None,
     format: Annotated[Literal["html", "text"], Query()] = "html",
-) -> HTMLResponse | PlainTextResponse:
+) -> Response:
     """A member's digest as it would be mailed; nothing is stored or sent."""
     from assistant.digest.store import SubscriptionError
     from assistant.digest.weeks import WeekError, parse_week
