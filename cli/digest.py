@@ -202,7 +202,8 @@ def send_command(
             console.print(table)
         console.print(report.line())
     if not report.ok:
-        raise typer.Exit(1)
+        bad = report.count("failed") + report.count("in_doubt")
+        raise UserError(f"{bad} digest(s) failed or in doubt; see `portalpulse digest log`")
 
 
 @digest_app.command("preview")
