@@ -307,3 +307,15 @@ def test_subscription_management(book: tuple[Db, int]) -> None:
     with db.engine.begin() as conn:
         again = store.subscribe(conn, ws, "tm1", day="fri", hour=16)
     assert again.enabled and (again.day, again.hour) == ("fri", 16)
+
+
+def test_scheduler_tick_sends_what_is_due_once(book: tuple[Db, int], sink: SmtpSink) -> None:
+    from assistant.digest.scheduler import tick
+
+    db, ws = book
+    svc = service(db, ws, sink)
+    monday = datetime(2026, 3, 9, 7, 30, tzinfo=UTC)  # 08:30 in Berlin: only tm4 is due
+    assert [(o.member_id, o.status) for o in tick(svc, monday).outcomes] == [("tm4", "sent")]
+    assert [o.status for o in tick(svc, monday + timedelta(minutes=15)).outcomes] == ["skipped"]
+    assert [str(m["To"]) for m in sink.handler.messages] == ["Dee Partner <dee@co.example>"]
+    assert sink.handler.messages[0]["X-PortalPulse-Week"] == WEEK

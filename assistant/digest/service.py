@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
@@ -25,7 +25,7 @@ from assistant.digest.delivery import DeliveryError, SmtpMailer
 from assistant.digest.render import build_message, data_url, render_parts
 from assistant.digest.settings import DigestSettings
 from assistant.digest.store import Subscription
-from assistant.digest.summary import Summary, summarize
+from assistant.digest.summary import Summary, summarize, templated
 from assistant.digest.tokens import sign, signing_key
 from assistant.digest.weeks import IsoWeek, due_week, last_complete_week
 from assistant.settings import Settings
@@ -98,6 +98,7 @@ class DigestService:
         self.mailer_factory = mailer_factory
         self.sleep = sleep
         self._key: bytes | None = None
+        self._model: Any = None
 
     # -- building ---------------------------------------------------------------------
 
@@ -122,7 +123,20 @@ class DigestService:
                 shared=shared,
             )
         content.unsubscribe_link = self.unsubscribe_link(subscription.member.member_id)
-        return Prepared(content, summarize(content, self.llm), trend_png(content.trend))
+        return Prepared(content, self._summarize(content), trend_png(content.trend))
+
+    def _summarize(self, content: DigestContent) -> Summary:
+        """The summary; the chat model is built once per service, not once per recipient."""
+        if self.llm is None or self.llm.provider == "offline":
+            return summarize(content, None)
+        if self._model is None:
+            try:
+                from assistant.providers import openai_chat_model
+
+                self._model = openai_chat_model(self.llm)
+            except Exception as exc:  # a bad model setup must not stop the digests
+                return Summary(templated(content), "template", True, f"model unavailable: {exc}")
+        return summarize(content, self.llm, model=self._model)
 
     def subscription_for(self, member: str) -> Subscription:
         """The member's subscription, or a default own-book one for previews."""
