@@ -190,3 +190,16 @@ def test_settings_from_env() -> None:
     for name, (value, message) in cases.items():
         with pytest.raises(DigestSettingsError, match=f"{name} .*{message}"):
             DigestSettings.from_env({name: value})
+
+
+def test_names_from_data_are_escaped_in_html(content: DigestContent) -> None:
+    from assistant.digest.render import render_parts
+    from assistant.digest.summary import Summary
+
+    risky = content.model_copy(
+        update={"risks": [content.risks[0].model_copy(update={"entity": "<script>x</script>"})]}
+    )
+    html, text = render_parts(risky, Summary("ok", "template", True), image_src=None)
+    assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
+    assert "<script>x</script>" in text  # plain text is not HTML
+    assert "<img" not in html  # no chart without an image source
