@@ -203,3 +203,26 @@ def test_names_from_data_are_escaped_in_html(content: DigestContent) -> None:
     assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
     assert "<script>x</script>" in text  # plain text is not HTML
     assert "<img" not in html  # no chart without an image source
+
+
+def test_a_run_with_a_model_mails_its_grounded_summary(sqlite_db: Db, tmp_path: Path) -> None:
+    from assistant.digest import store
+    from tests.digest_support import SmtpSink
+
+    ws = load_book(sqlite_db, tmp_path)
+    with sqlite_db.engine.begin() as conn:
+        store.subscribe(conn, ws, "tm1")
+        store.subscribe(conn, ws, "tm4")
+    said = "Your book had 4 visits this week, up from 2."
+    with SmtpSink() as sink, LLMStub() as stub:
+        stub.enqueue(Completion(content=said), Completion(content="Nova had 99 visits."))
+        stub.enqueue(Completion(content="Nova had 98 visits."))
+        settings = DigestSettings(smtp_host="127.0.0.1", smtp_port=sink.port, secret="k")
+        service = DigestService(sqlite_db.engine, ws, "default", settings, llm_settings(stub))
+        report = service.send(week=parse_week(WEEK))
+    sources = {o.member_id: (o.status, o.summary_source) for o in report.outcomes}
+    assert sources == {"tm1": ("sent", "llm"), "tm4": ("sent", "template")}
+    ann = sink.handler.to("ann@co.example")[0].get_body(("plain",)).get_content()
+    assert said in ann
+    dee = sink.handler.to("dee@co.example")[0].get_body(("plain",)).get_content()
+    assert "99" not in dee and "98" not in dee and "Week 2026-W10:" in dee
