@@ -10,6 +10,7 @@ default workspace (``web/auth.py``).
 * ``POST /api/ask``, ``POST /api/ask/stream`` (server-sent events), ``POST /api/feedback``
 * ``GET /api/conversations``, ``GET /api/conversations/{id}``
 * ``POST /api/events``, ``POST /api/records/{entity}``, ``POST /api/import``
+* ``GET /digests/preview``, ``/digests/unsubscribe`` — weekly digests (:mod:`web.digests`)
 * ``GET /health``, ``GET /ready``; OpenAPI at ``/docs``
 
 Routers live in ``web/api/``.
@@ -25,6 +26,8 @@ from metrics.db import DEFAULT_WORKSPACE, connect, workspace_id
 from web import api
 from web.auth import auth_mode
 from web.deps import Runtime
+from web.digests import digest_lifespan
+from web.digests import router as digests_router
 from web.pages import install as install_pages
 
 DESCRIPTION = """
@@ -54,7 +57,9 @@ class Config:
 def create_app(config: Config | None = None) -> FastAPI:
     """The application for one database (every workspace in it)."""
     config = config or Config()
-    app = FastAPI(title="PortalPulse", description=DESCRIPTION, version="0.1.0")
+    app = FastAPI(
+        title="PortalPulse", description=DESCRIPTION, version="0.1.0", lifespan=digest_lifespan
+    )
     engine = connect(config.database_url)
     with engine.begin() as conn:
         ws = workspace_id(conn, config.workspace)
@@ -63,4 +68,5 @@ def create_app(config: Config | None = None) -> FastAPI:
     )
     api.include(app)
     install_pages(app)  # the dashboard page at /, its JSON helpers and /static
+    app.include_router(digests_router)
     return app

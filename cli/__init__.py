@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from cli import ask, data, keys, metrics, serve
+from cli import ask, data, digest, keys, metrics, serve
 from cli.common import run_app
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ metrics.register(app)
 ask.register(app)
 serve.register(app)
 keys.register(app)
+digest.register(app)
 
 
 def main() -> None:

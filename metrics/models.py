@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     ForeignKeyConstraint,
@@ -400,3 +401,67 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcMillis)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcMillis)
+
+
+# -- weekly digests (assistant/digest) ------------------------------------------------
+
+
+class DigestSubscription(Base):
+    """A team member's weekly digest: on/off, when (local day and hour) and whose book.
+
+    ``team`` empty means the member's own book (what they own); otherwise the
+    comma-separated member ids of a manager's team.
+    """
+
+    __tablename__ = "digest_subscriptions"
+
+    workspace_id: Mapped[int] = _ws()
+    member_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    day_of_week: Mapped[str] = mapped_column(String(3))
+    hour: Mapped[int] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64))
+    team: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcMillis)
+    updated_at: Mapped[datetime] = mapped_column(UtcMillis)
+
+
+class Digest(Base):
+    """One digest for one recipient and ISO week: the exactly-once ledger.
+
+    The unique key is claimed (inserted) before anything is sent, so a second
+    run for the same week finds the row and sends nothing.
+    """
+
+    __tablename__ = "digests"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "member_id", "week"),
+        Index(None, "workspace_id", "week", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    member_id: Mapped[str] = mapped_column(ID)
+    week: Mapped[str] = mapped_column(String(8))
+    """ISO week, e.g. ``2026-W47``."""
+    email: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    """``sending`` (claimed), ``sent`` or ``failed``."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """SMTP attempts started (counted before each attempt)."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(Text)
+    claimed_at: Mapped[datetime] = mapped_column(UtcMillis)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcMillis)
+    updated_at: Mapped[datetime] = mapped_column(UtcMillis)
+
+
+class AppSecret(Base):
+    """Generated secrets kept in the database (e.g. the unsubscribe-link key) when none is
+    configured, so that links stay valid across restarts and processes."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcMillis)

@@ -8,6 +8,7 @@ portal, or the partner portal (``project_id = ''``). Filters select portals:
 * ``partner_type`` keeps only partner-portal activity of partners of that type;
 * ``owner`` keeps projects whose owner is that member (a project without an
   owner falls back to its account's owner) and partner accounts they own;
+  ``team`` does the same for any of several members (a manager's team);
 * ``accounts`` keeps those accounts' projects and, for partner accounts, their
   users' partner-portal activity.
 
@@ -74,6 +75,8 @@ def projects_select(scope: Scope, *columns: object) -> Select:
         return query.where(false())
     if f.owner:
         query = query.where(f.owner == PROJECT_OWNER)
+    if f.team:
+        query = query.where(PROJECT_OWNER.in_(f.team))
     if f.accounts:
         query = query.where(Project.account_id.in_(f.accounts))
     if f.playbook:
@@ -97,6 +100,8 @@ def partners_select(scope: Scope, *columns: object) -> Select:
         query = query.where(Account.partner_type == f.partner_type)
     if f.owner:
         query = query.where(Account.owner_id == f.owner)
+    if f.team:
+        query = query.where(Account.owner_id.in_(f.team))
     if f.accounts:
         query = query.where(Account.account_id.in_(f.accounts))
     return query
@@ -104,8 +109,9 @@ def partners_select(scope: Scope, *columns: object) -> Select:
 
 def portals(scope: Scope) -> Portals:
     f = scope.filters
-    project_filtered = bool(f.owner or f.accounts or f.playbook or f.status or f.projects)
-    partner_filtered = bool(f.owner or f.accounts or f.partner_type)
+    owned = bool(f.owner or f.team)
+    project_filtered = bool(owned or f.accounts or f.playbook or f.status or f.projects)
+    partner_filtered = bool(owned or f.accounts or f.partner_type)
     return Portals(
         projects=projects_select(scope) if project_filtered or f.partner_type else None,
         partners=partners_select(scope)

@@ -83,6 +83,8 @@ class Filters:
     partner_type: str | None = None
     status: tuple[str, ...] = ()
     projects: tuple[str, ...] = ()
+    team: tuple[str, ...] = ()
+    """Member ids: like ``owner``, for any of them (a manager's team, in digests)."""
 
     @property
     def empty(self) -> bool:
@@ -247,6 +249,7 @@ def resolve_scope(
     partner_type: str | None = None,
     status: tuple[str, ...] | list[str] = (),
     projects: tuple[str, ...] | list[str] = (),
+    team: tuple[str, ...] | list[str] = (),
     now: datetime | None = None,
 ) -> Scope:
     """Validate user input into a :class:`Scope`. Names or ids are accepted for entities."""
@@ -269,6 +272,7 @@ def resolve_scope(
         partner_type=_enum("partner_type", partner_type, PARTNER_TYPES) if partner_type else None,
         status=tuple(_enum("status", s, PROJECT_STATUSES) for s in status),
         projects=tuple(_resolve(conn, workspace_id, Project, "project", p) for p in projects),
+        team=tuple(dict.fromkeys(_resolve_member(conn, workspace_id, m) for m in team)),
     )
     return Scope(workspace_id, instant, window, filters, day)
 

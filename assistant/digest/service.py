@@ -1,0 +1,285 @@
+"""One digest run: for each subscription, claim → build → summarize → render → send.
+
+Each recipient is handled on its own: an error while building or sending one
+digest is recorded in its ledger row and reported, and the run goes on with the
+next. See :mod:`assistant.digest.store` for the exactly-once protocol.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import make_msgid, parseaddr
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+
+from assistant.digest import store
+from assistant.digest.chart import trend_png
+from assistant.digest.content import DigestContent, WeekData, build_content
+from assistant.digest.delivery import DeliveryError, SmtpMailer
+from assistant.digest.render import build_message, data_url, render_parts
+from assistant.digest.settings import DigestSettings
+from assistant.digest.store import Subscription
+from assistant.digest.summary import Summary, summarize, templated
+from assistant.digest.tokens import sign, signing_key
+from assistant.digest.weeks import IsoWeek, due_week, last_complete_week
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    member_id: str
+    email: str
+    week: str
+    status: str
+    """``sent``, ``skipped`` (already sent / in progress), ``in_doubt`` or ``failed``."""
+    attempts: int = 0
+    error: str | None = None
+    message_id: str | None = None
+    summary_source: str | None = None
+
+
+@dataclass
+class RunReport:
+    week: str | None
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def ok(self) -> bool:
+        return not any(o.status in ("failed", "in_doubt") for o in self.outcomes)
+
+    def line(self) -> str:
+        parts = [f"{self.count(s)} {s}" for s in ("sent", "skipped", "in_doubt", "failed")]
+        return f"digests {self.week or '(due weeks)'}: " + ", ".join(parts)
+
+
+@dataclass
+class Prepared:
+    content: DigestContent
+    summary: Summary
+    png: bytes
+
+
+class DigestService:
+    """Builds, previews and sends the digests of one workspace."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        workspace_id: int,
+        workspace: str,
+        settings: DigestSettings | None = None,
+        llm: Settings | None = None,
+        *,
+        mailer_factory: Callable[[DigestSettings], Mailer] = SmtpMailer,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.engine = engine
+        self.workspace_id = workspace_id
+        self.workspace = workspace
+        self.settings = settings or DigestSettings.from_env()
+        self.llm = llm
+        self.mailer_factory = mailer_factory
+        self.sleep = sleep
+        self._key: bytes | None = None
+        self._model: Any = None
+
+    # -- building ---------------------------------------------------------------------
+
+    def unsubscribe_link(self, member_id: str) -> str:
+        if self._key is None:
+            self._key = signing_key(self.engine, self.settings.secret)
+        token = sign(self._key, self.workspace_id, member_id)
+        return f"{self.settings.base_url}/digests/unsubscribe?token={token}"
+
+    def prepare(
+        self, subscription: Subscription, week: IsoWeek, shared: WeekData | None = None
+    ) -> Prepared:
+        """Content, summary and chart of one digest (read-only)."""
+        with self.engine.connect() as conn:
+            content = build_content(
+                conn,
+                self.workspace_id,
+                self.workspace,
+                subscription,
+                week,
+                base_url=self.settings.base_url,
+                shared=shared,
+            )
+        content.unsubscribe_link = self.unsubscribe_link(subscription.member.member_id)
+        return Prepared(content, self._summarize(content), trend_png(content.trend))
+
+    def _summarize(self, content: DigestContent) -> Summary:
+        """The summary; the chat model is built once per service, not once per recipient."""
+        if self.llm is None or self.llm.provider == "offline":
+            return summarize(content, None)
+        if self._model is None:
+            try:
+                from assistant.providers import openai_chat_model
+
+                self._model = openai_chat_model(self.llm)
+            except Exception as exc:  # a bad model setup must not stop the digests
+                return Summary(templated(content), "template", True, f"model unavailable: {exc}")
+        return summarize(content, self.llm, model=self._model)
+
+    def subscription_for(self, member: str) -> Subscription:
+        """The member's subscription, or a default own-book one for previews."""
+        with self.engine.connect() as conn:
+            found = store.find_member(conn, self.workspace_id, member)
+            for sub in store.subscriptions(conn, self.workspace_id):
+                if sub.member.member_id == found.member_id:
+                    return sub
+        return Subscription(found, False, "mon", 8, "UTC", ())
+
+    def preview(self, member: str, week: IsoWeek | None = None) -> tuple[str, str, Prepared]:
+        """(html with the chart as a data URL, text, parts) — nothing stored or sent."""
+        prepared = self.prepare(self.subscription_for(member), week or last_complete_week())
+        html, text = render_parts(
+            prepared.content, prepared.summary, image_src=data_url(prepared.png)
+        )
+        return html, text, prepared
+
+    # -- sending ----------------------------------------------------------------------
+
+    def targets(
+        self,
+        *,
+        to: str | None = None,
+        week: IsoWeek | None = None,
+        due_at: datetime | None = None,
+    ) -> list[tuple[Subscription, IsoWeek]]:
+        """Enabled subscriptions (only ``to``'s when given) with the week each should get.
+
+        ``due_at``: only those whose local day and hour have come (the scheduler, or
+        cron with ``--due``); otherwise ``week`` or the last complete week for all.
+        """
+        with self.engine.connect() as conn:
+            subs = store.subscriptions(conn, self.workspace_id, enabled_only=True)
+            if to is not None:
+                member = store.find_member(conn, self.workspace_id, to)
+                subs = [s for s in subs if s.member.member_id == member.member_id]
+                if not subs:
+                    raise store.SubscriptionError(
+                        f"{member.member_id} ({member.name}) has no enabled digest subscription"
+                    )
+        if due_at is not None:
+            pairs = [(s, due_week(s.day, s.hour, s.timezone, due_at)) for s in subs]
+            return [(s, w) for s, w in pairs if w is not None]
+        chosen = week or last_complete_week()
+        return [(s, chosen) for s in subs]
+
+    def send(
+        self,
+        *,
+        to: str | None = None,
+        week: IsoWeek | None = None,
+        due_at: datetime | None = None,
+    ) -> RunReport:
+        """Send every target's digest at most once; one failure never stops the others."""
+        targets = self.targets(to=to, week=week, due_at=due_at)
+        return self.send_targets(targets, label=week.label if week else None)
+
+    def send_targets(
+        self, targets: Sequence[tuple[Subscription, IsoWeek]], label: str | None = None
+    ) -> RunReport:
+        report = RunReport(label or (targets[0][1].label if targets else None))
+        shared = WeekData()
+        mailer = self.mailer_factory(self.settings)
+        try:
+            for subscription, week in targets:
+                report.outcomes.append(self._send_one(mailer, subscription, week, shared))
+        finally:
+            mailer.close()
+        log.info(report.line())
+        return report
+
+    def _message_id(self, member_id: str, week: IsoWeek) -> str:
+        domain = parseaddr(self.settings.sender)[1].rsplit("@", 1)[-1] or "portalpulse"
+        safe = "".join(ch if ch.isalnum() else "-" for ch in member_id)[:40]
+        return make_msgid(idstring=f"digest.{week.label}.{safe}", domain=domain)
+
+    def _send_one(
+        self, mailer: Mailer, subscription: Subscription, week: IsoWeek, shared: WeekData
+    ) -> Outcome:
+        member = subscription.member
+        base = {"member_id": member.member_id, "email": member.email or "", "week": week.label}
+        if not member.email:
+            return Outcome(**base, status="failed", error="team member has no email address")
+        claim = store.claim(
+            self.engine,
+            self.workspace_id,
+            member.member_id,
+            week.label,
+            member.email,
+            self._message_id(member.member_id, week),
+        )
+        if claim.digest_id is None:
+            status = "in_doubt" if claim.in_doubt else "skipped"
+            return Outcome(**base, status=status, error=claim.reason, message_id=claim.message_id)
+        try:
+            prepared = self.prepare(subscription, week, shared)
+            message = build_message(
+                prepared.content,
+                prepared.summary,
+                prepared.png,
+                sender=self.settings.sender,
+                message_id=claim.message_id,
+            )
+        except Exception as exc:  # a broken digest must not stop the others
+            log.exception("digest for %s (%s) could not be built", member.member_id, week)
+            error = f"could not build the digest: {type(exc).__name__}: {exc}"
+            store.record_error(self.engine, claim.digest_id, error, final=True)
+            return Outcome(**base, status="failed", error=error, message_id=claim.message_id)
+        return self._deliver(mailer, message, claim.digest_id, base, prepared.summary.source)
+
+    def _deliver(
+        self, mailer: Mailer, message: EmailMessage, digest_id: int, base: dict, source: str
+    ) -> Outcome:
+        limit = self.settings.max_attempts
+        attempts = 0
+        error = ""
+        for tries in range(1, limit + 1):
+            attempts = store.start_attempt(self.engine, digest_id)
+            try:
+                mailer.send(message)
+            except DeliveryError as exc:
+                error = str(exc)
+                final = not exc.transient or tries >= limit
+                store.record_error(self.engine, digest_id, error, final=final)
+                log.warning("digest to %s, attempt %d: %s", base["email"], attempts, error)
+                if final:
+                    break
+                self.sleep(self.settings.backoff_s * 2 ** (tries - 1))
+                continue
+            store.mark_sent(self.engine, digest_id)
+            return Outcome(
+                **base,
+                status="sent",
+                attempts=attempts,
+                message_id=message["Message-ID"],
+                summary_source=source,
+            )
+        return Outcome(
+            **base,
+            status="failed",
+            attempts=attempts,
+            error=error,
+            message_id=message["Message-ID"],
+            summary_source=source,
+        )

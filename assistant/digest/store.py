@@ -1,0 +1,308 @@
+"""Subscriptions and the digest ledger (tables ``digest_subscriptions`` and ``digests``).
+
+**Exactly once.** Before anything is sent, a run *claims* the row
+``(workspace, member, week)`` by inserting it (the unique key makes the insert
+the lock); a run that finds the row already there sends nothing for it unless
+it is ``failed`` (a later run may retry a failure) or a claim that never got to
+SMTP and is older than the lease. Each SMTP attempt is counted in the row
+*before* it starts. So:
+
+* crash after the claim, before any attempt → ``sending`` with 0 attempts; the
+  next run after the lease (default 15 min) claims it again and sends;
+* crash between the SMTP server accepting the message and the status update →
+  ``sending`` with attempts ≥ 1: *in doubt*. It is never resent automatically
+  (a duplicate is worse than a gap); runs report it with its Message-ID, which
+  an operator can look up in the mail server's log and then
+  ``digest send --release-in-doubt`` turns it into ``failed`` so the next run
+  sends it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, Engine, Row, and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from assistant.digest.weeks import check_hour, parse_day, zone
+from metrics.models import Digest, DigestSubscription, TeamMember
+
+SENDING, SENT, FAILED = "sending", "sent", "failed"
+CLAIM_LEASE = timedelta(minutes=15)
+
+
+class SubscriptionError(ValueError):
+    """A subscription request that cannot be honoured (unknown member, no email, …)."""
+
+
+@dataclass(frozen=True)
+class Member:
+    member_id: str
+    name: str
+    email: str | None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    member: Member
+    enabled: bool
+    day: str
+    hour: int
+    timezone: str
+    team: tuple[str, ...]
+    """Empty: the member's own book."""
+
+    @property
+    def scope_members(self) -> tuple[str, ...]:
+        """Whose book the digest covers."""
+        return self.team or (self.member.member_id,)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def members(conn: Connection, workspace_id: int) -> dict[str, Member]:
+    rows = conn.execute(
+        select(TeamMember.member_id, TeamMember.name, TeamMember.email).where(
+            TeamMember.workspace_id == workspace_id
+        )
+    )
+    return {r[0]: Member(r[0], r[1], r[2]) for r in rows}
+
+
+def find_member(conn: Connection, workspace_id: int, text: str) -> Member:
+    """A team member by id, email or exact name (case-insensitive)."""
+    wanted = text.strip()
+    known = members(conn, workspace_id)
+    if wanted in known:
+        return known[wanted]
+    lowered = wanted.lower()
+    hits = [m for m in known.values() if lowered in {(m.email or "").lower(), m.name.lower()}]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        ids = ", ".join(sorted(m.member_id for m in hits))
+        raise SubscriptionError(f"member {text!r} is ambiguous: {ids}")
+    raise SubscriptionError(
+        f"no team member with id, email or name {text!r} (see team_members.csv)"
+    )
+
+
+def subscribe(
+    conn: Connection,
+    workspace_id: int,
+    member: str,
+    *,
+    team: tuple[str, ...] | list[str] = (),
+    day: str = "mon",
+    hour: int = 8,
+    timezone: str = "UTC",
+    now: datetime | None = None,
+) -> Subscription:
+    """Create or update (and enable) a member's subscription; returns it."""
+    recipient = find_member(conn, workspace_id, member)
+    if not recipient.email:
+        raise SubscriptionError(
+            f"team member {recipient.member_id} ({recipient.name}) has no email address"
+        )
+    team_ids = tuple(dict.fromkeys(find_member(conn, workspace_id, m).member_id for m in team))
+    day, hour = parse_day(day), check_hour(hour)
+    zone(timezone)
+    at = now or _now()
+    values = {
+        "enabled": True,
+        "day_of_week": day,
+        "hour": hour,
+        "timezone": timezone,
+        "team": ",".join(team_ids),
+        "updated_at": at,
+    }
+    key = and_(
+        DigestSubscription.workspace_id == workspace_id,
+        DigestSubscription.member_id == recipient.member_id,
+    )
+    if conn.execute(update(DigestSubscription).where(key).values(**values)).rowcount == 0:
+        conn.execute(
+            insert(DigestSubscription).values(
+                workspace_id=workspace_id,
+                member_id=recipient.member_id,
+                created_at=at,
+                **values,
+            )
+        )
+    return Subscription(recipient, True, day, hour, timezone, team_ids)
+
+
+def unsubscribe(
+    conn: Connection, workspace_id: int, member_id: str, now: datetime | None = None
+) -> bool:
+    """Turn a subscription off (kept, so its settings survive); False if there was none."""
+    result = conn.execute(
+        update(DigestSubscription)
+        .where(
+            DigestSubscription.workspace_id == workspace_id,
+            DigestSubscription.member_id == member_id,
+        )
+        .values(enabled=False, updated_at=now or _now())
+    )
+    return result.rowcount > 0
+
+
+def subscriptions(
+    conn: Connection, workspace_id: int, *, enabled_only: bool = False
+) -> list[Subscription]:
+    """Subscriptions of the workspace, by member id."""
+    known = members(conn, workspace_id)
+    query = select(DigestSubscription).where(DigestSubscription.workspace_id == workspace_id)
+    if enabled_only:
+        query = query.where(DigestSubscription.enabled.is_(True))
+    out = []
+    for row in conn.execute(query.order_by(DigestSubscription.member_id)):
+        member = known.get(row.member_id, Member(row.member_id, row.member_id, None))
+        team = tuple(t for t in row.team.split(",") if t)
+        out.append(Subscription(member, row.enabled, row.day_of_week, row.hour, row.timezone, team))
+    return out
+
+
+# -- the ledger -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of claiming ``(member, week)``: a row id to send with, or why not."""
+
+    digest_id: int | None
+    message_id: str
+    reason: str | None = None
+    """Why nothing is to be sent (already sent, in doubt, in progress)."""
+    in_doubt: bool = False
+
+
+def claim(
+    engine: Engine,
+    workspace_id: int,
+    member_id: str,
+    week: str,
+    email: str,
+    message_id: str,
+    now: datetime | None = None,
+    lease: timedelta = CLAIM_LEASE,
+) -> Claim:
+    """Take the right to send ``member``'s digest for ``week`` (committed at once)."""
+    at = now or _now()
+    try:
+        with engine.begin() as conn:
+            digest_id = conn.execute(
+                insert(Digest)
+                .values(
+                    workspace_id=workspace_id,
+                    member_id=member_id,
+                    week=week,
+                    email=email,
+                    status=SENDING,
+                    attempts=0,
+                    message_id=message_id,
+                    claimed_at=at,
+                    updated_at=at,
+                )
+                .returning(Digest.id)
+            ).scalar_one()
+        return Claim(digest_id, message_id)
+    except IntegrityError:
+        pass
+    with engine.begin() as conn:
+        row = conn.execute(
+            select(Digest).where(
+                Digest.workspace_id == workspace_id,
+                Digest.member_id == member_id,
+                Digest.week == week,
+            )
+        ).one()
+        if row.status == SENT:
+            return Claim(None, row.message_id, f"already sent at {row.sent_at:%Y-%m-%d %H:%M} UTC")
+        stale = row.status == SENDING and row.attempts == 0 and row.claimed_at < at - lease
+        if row.status == SENDING and not stale:
+            if row.attempts and row.updated_at >= at - lease:
+                return Claim(None, row.message_id, "being sent by another run")
+            if row.attempts:
+                return Claim(
+                    None,
+                    row.message_id,
+                    f"in doubt: a run crashed during SMTP ({row.attempts} attempt(s)); check "
+                    f"the mail log for {row.message_id}, then use --release-in-doubt",
+                    in_doubt=True,
+                )
+            return Claim(None, row.message_id, "being sent by another run")
+        taken = conn.execute(
+            update(Digest)
+            .where(
+                Digest.id == row.id,
+                Digest.status == row.status,
+                Digest.claimed_at == row.claimed_at,
+            )
+            .values(
+                status=SENDING, email=email, message_id=message_id, claimed_at=at, updated_at=at
+            )
+        ).rowcount
+    if taken != 1:
+        return Claim(None, message_id, "claimed by another run")
+    return Claim(row.id, message_id)
+
+
+def start_attempt(engine: Engine, digest_id: int, now: datetime | None = None) -> int:
+    """Count an SMTP attempt before it starts (committed); returns the new count."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(Digest)
+            .where(Digest.id == digest_id)
+            .values(attempts=Digest.attempts + 1, updated_at=now or _now())
+        )
+        return conn.scalar(select(Digest.attempts).where(Digest.id == digest_id))
+
+
+def record_error(
+    engine: Engine, digest_id: int, error: str, *, final: bool, now: datetime | None = None
+) -> None:
+    """Keep the last error; ``final`` marks the digest failed (a later run may retry it)."""
+    values: dict[str, object] = {"last_error": error[:2000], "updated_at": now or _now()}
+    if final:
+        values["status"] = FAILED
+    with engine.begin() as conn:
+        conn.execute(update(Digest).where(Digest.id == digest_id).values(**values))
+
+
+def mark_sent(engine: Engine, digest_id: int, now: datetime | None = None) -> None:
+    at = now or _now()
+    with engine.begin() as conn:
+        conn.execute(
+            update(Digest)
+            .where(Digest.id == digest_id)
+            .values(status=SENT, sent_at=at, updated_at=at, last_error=None)
+        )
+
+
+def release_in_doubt(
+    conn: Connection, workspace_id: int, week: str, now: datetime | None = None
+) -> int:
+    """Mark in-doubt digests of ``week`` failed so the next run sends them; returns how many."""
+    return conn.execute(
+        update(Digest)
+        .where(
+            Digest.workspace_id == workspace_id,
+            Digest.week == week,
+            Digest.status == SENDING,
+            Digest.attempts > 0,
+        )
+        .values(status=FAILED, last_error="released by an operator", updated_at=now or _now())
+    ).rowcount
+
+
+def ledger(conn: Connection, workspace_id: int, week: str | None = None) -> list[Row]:
+    """Stored digests (of one week, or all), newest week first: rows with the columns of
+    ``digests`` as attributes."""
+    query = select(Digest).where(Digest.workspace_id == workspace_id)
+    if week:
+        query = query.where(Digest.week == week)
+    return list(conn.execute(query.order_by(Digest.week.desc(), Digest.member_id)))

@@ -1,0 +1,129 @@
+"""Digest pages: the preview of a member's digest and the unsubscribe endpoint.
+
+* ``GET /digests/preview?to=MEMBER[&week=2026-W47][&format=text]`` — the digest as it
+  would be mailed (chart as a data URL), for the request's workspace (``TenantDep``).
+* ``GET /digests/unsubscribe?token=…`` — checks the signed token and asks to confirm
+  (a GET must not unsubscribe: mail security scanners open every link);
+* ``POST /digests/unsubscribe?token=…`` — unsubscribes; also the RFC 8058 one-click
+  target of the ``List-Unsubscribe`` header. No API key: the signature is the
+  credential and names the workspace. A bad or tampered token is a 400.
+
+:func:`digest_lifespan` starts the weekly scheduler with the app when
+``PORTALPULSE_DIGEST_SCHEDULER=1``.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, FastAPI, HTTPException, Query
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+
+from web.deps import Runtime, RuntimeDep, TenantDep
+
+router = APIRouter(prefix="/digests", tags=["digests"])
+log = logging.getLogger(__name__)
+
+
+def _service(rt: Runtime, workspace_id: int, workspace: str):  # -> DigestService
+    from assistant.digest import DigestService, DigestSettings, DigestSettingsError
+    from assistant.settings import Settings, SettingsError
+
+    try:
+        return DigestService(
+            rt.engine, workspace_id, workspace, DigestSettings.from_env(), Settings.from_env()
+        )
+    except (DigestSettingsError, SettingsError) as exc:
+        raise HTTPException(500, f"digest configuration: {exc}") from None
+
+
+@router.get("/preview", response_class=HTMLResponse, response_model=None)
+def preview(
+    rt: RuntimeDep,
+    tn: TenantDep,
+    to: Annotated[str, Query(min_length=1, description="Team member id, email or name.")],
+    week: Annotated[str | None, Query(description="ISO week, e.g. 2026-W47.")] = None,
+    format: Annotated[Literal["html", "text"], Query()] = "html",
+) -> Response:
+    """A member's digest as it would be mailed; nothing is stored or sent."""
+    from assistant.digest.store import SubscriptionError
+    from assistant.digest.weeks import WeekError, parse_week
+
+    try:
+        chosen = parse_week(week) if week else None
+        page, text, _ = _service(rt, tn.id, tn.name).preview(to, chosen)
+    except WeekError as exc:
+        raise HTTPException(422, str(exc)) from None
+    except SubscriptionError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return PlainTextResponse(text) if format == "text" else HTMLResponse(page)
+
+
+def _checked(rt: Runtime, token: str):  # -> UnsubscribeToken
+    from assistant.digest import DigestSettings
+    from assistant.digest.tokens import TokenError, signing_key, verify
+
+    try:
+        return verify(signing_key(rt.engine, DigestSettings.from_env().secret), token)
+    except TokenError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def _page(title: str, body: str) -> HTMLResponse:
+    return HTMLResponse(
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title></head>"
+        "<body style='font-family:Arial,Helvetica,sans-serif;max-width:560px;margin:40px auto;"
+        f"color:#0f172a'><h1 style='font-size:20px'>{html.escape(title)}</h1>{body}</body></html>"
+    )
+
+
+TokenQuery = Annotated[str, Query(min_length=1, max_length=512, description="Signed token.")]
+
+
+@router.get("/unsubscribe", response_class=HTMLResponse)
+def unsubscribe_form(rt: RuntimeDep, token: TokenQuery) -> HTMLResponse:
+    """Confirm before unsubscribing (the token is checked now)."""
+    _checked(rt, token)
+    action = f"/digests/unsubscribe?token={html.escape(token, quote=True)}"
+    return _page(
+        "Unsubscribe from the weekly digest?",
+        f"<form method='post' action='{action}'><button type='submit' "
+        "style='padding:8px 16px'>Unsubscribe</button></form>",
+    )
+
+
+@router.post("/unsubscribe", response_class=HTMLResponse)
+def unsubscribe(rt: RuntimeDep, token: TokenQuery) -> HTMLResponse:
+    """Turn the token's subscription off (idempotent)."""
+    from assistant.digest import store
+
+    who = _checked(rt, token)
+    with rt.engine.begin() as conn:
+        store.unsubscribe(conn, who.workspace_id, who.member_id)
+    return _page(
+        "You are unsubscribed",
+        "<p>You will not get the PortalPulse weekly digest any more. "
+        "To subscribe again, ask your PortalPulse administrator.</p>",
+    )
+
+
+@asynccontextmanager
+async def digest_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Run the weekly digest scheduler for the app's workspace when it is enabled."""
+    from assistant.digest import DigestSettings, start_scheduler
+
+    scheduler = None
+    if DigestSettings.from_env().scheduler:
+        rt: Runtime = app.state.runtime
+        scheduler = start_scheduler(_service(rt, rt.workspace_id, rt.workspace))
+        log.info("digest scheduler started for workspace %s", rt.workspace)
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
