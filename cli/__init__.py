@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+import cli.eval
 from cli import ask, data, metrics, serve
 from cli.common import run_app
 
@@ -24,6 +25,7 @@ data.register(app)
 metrics.register(app)
 ask.register(app)
 serve.register(app)
+cli.eval.register(app)
 
 
 def main() -> None:
