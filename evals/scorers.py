@@ -329,7 +329,7 @@ def score_mentions(spec: ScorerSpec, response: Response, truth: Truth | None) ->
 
 
 _REFUSAL = re.compile(
-    r"\b(can(?:'|’)?t|cannot|can not|unable|not able|don(?:'|’)?t (?:have|know)|"
+    r"\b(can(?:'|’)?t|could(?:n(?:'|’)?t| not)|cannot|can not|unable|not able|don(?:'|’)?t (?:have|know)|"
     r"do not (?:have|know)|no data|outside|not (?:something|available))\b",
     re.IGNORECASE,
 )
