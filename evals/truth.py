@@ -138,6 +138,11 @@ def _pick(model: BaseModel | dict[str, Any], path: str) -> Any:
             value = getattr(value, part)
         elif isinstance(value, dict) and part in value:
             value = value[part]
+        elif isinstance(value, list) and part.lstrip("-").isdigit():
+            try:
+                value = value[int(part)]
+            except IndexError:
+                raise TruthError(f"index {part} out of range (path {path!r})") from None
         else:
             raise TruthError(f"no field {part!r} (path {path!r})")
     return value
