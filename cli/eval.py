@@ -84,8 +84,4 @@ def eval_command(
     json_path, md_path = write_reports(summary, folder)
     console.print(f"report: {json_path} and {md_path.name}", highlight=False)
     if fail_under is not None and summary.accuracy < fail_under:
-        console.print(
-            f"[red]accuracy {summary.accuracy:.1f}% is under --fail-under {fail_under:g}%[/]",
-            highlight=False,
-        )
-        raise typer.Exit(1)
+        raise UserError(f"accuracy {summary.accuracy:.1f}% is under --fail-under {fail_under:g}%")

@@ -188,7 +188,7 @@ def markdown(summary: Summary) -> str:
         tools = ", ".join(c["name"] for c in r.tool_calls) or "—"
         lines.append(
             f"| {r.run_id} | {r.category} | {'✅' if r.passed else '❌'} | {tools} | "
-            f"{r.latency_ms:.0f} | {r.round_trips} | {r.tokens.get('total_tokens', 0)} | "
+            f"{r.latency_ms:.0f} | {r.round_trips} | {r.tokens.get('total', 0)} | "
             f"{_cell(r.answer, 100)} |"
         )
     return "\n".join(lines) + "\n"
