@@ -212,7 +212,11 @@ _SORTS = (
         "tasks_unassigned",
     ),
     (r"\boverdue\b", "tasks_overdue"),
-    (r"\b(completed|finished|done) tasks\b|\btasks (completed|finished|done)\b", "tasks_completed"),
+    (
+        r"\b(completed|finished|done|closed)( the)?( most| fewest| more| fewer)? tasks\b"
+        r"|\btasks (completed|finished|done)\b",
+        "tasks_completed",
+    ),
     (r"\blast visit|\brecent(ly)?\b", "last_visit"),
     (r"\b(duration|longest|shortest|how long)\b", "avg_session_seconds"),
     (r"\blogged in\b|\blogins?\b", "logged_in"),

@@ -24,7 +24,7 @@ import yaml
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import ValidationError
 
-from assistant.planner.entities import EntityIndexCache, Mention
+from assistant.planner.entities import EntityIndexCache, Mention, _words
 from assistant.planner.extract import (
     Slots,
     define_term,
@@ -320,7 +320,8 @@ _REFERS = re.compile(
     r"\b(projects?|accounts?|customers?|clients?|partners?|users?|person|people|contacts?|"
     r"rollout|he|she|him|her|they|them)\b"
 )
-_WHICH_USERS = re.compile(r"^\s*(which|who|what)\b.*\b(users?|people|contacts|persons)\b")
+_USERS = re.compile(r"\b(users?|people|contacts|persons)\b")
+_WHICH_USERS = re.compile(r"^\s*(which|who|what)\b")
 
 
 def _refers(question: str, mentions: list[Mention]) -> bool:
@@ -329,12 +330,13 @@ def _refers(question: str, mentions: list[Mention]) -> bool:
 
 
 def _asks_which_users(question: str, slots: Slots) -> bool:
-    """ "Which users have the most visits?": a ranking of users, not a total."""
+    """ "Which users have the most visits?", "most active users": a ranking of users, not a
+    total (that would be "how many")."""
     text = question.lower()
-    return (
-        _WHICH_USERS.search(text) is not None
-        and not re.search(r"\bhow many\b", text)
-        and (slots.descending is not None or slots.sort == "last_visit")
+    if re.search(r"\bhow many\b", text) or not _USERS.search(text):
+        return False
+    return slots.descending is not None or (
+        _WHICH_USERS.search(text) is not None and slots.sort == "last_visit"
     )
 
 
@@ -342,6 +344,12 @@ def _generic(question: str, mentions: list[Mention]) -> str:
     """The question with names replaced by "this account" etc., for the example search:
     the intent of "risks for Meridian Advisory" is that of "risks for this partner"."""
     text = question.lower()
+    if any(m.text not in text for m in mentions):
+        # The name is written with punctuation ("Acme — Pilot"): rebuild from its words.
+        words = _words(question)
+        for mention in sorted(mentions, key=lambda m: -m.start):
+            words[mention.start : mention.end] = [_THIS.get(mention.kind, f"this {mention.kind}")]
+        text = " ".join(words)
     for mention in mentions:
         text = text.replace(mention.text, _THIS.get(mention.kind, f"this {mention.kind}"))
     return " ".join(_FILTER_WORDS.sub(lambda m: "partners " if m.group(2) else "", text).split())
