@@ -152,7 +152,8 @@ def markdown(summary: Summary) -> str:
         f"**Accuracy: {data['accuracy']}%** ({data['passed']} of {data['runs']} runs passed) · "
         f"latency p50 {data['latency'].get('p50_ms', 0)} ms, "
         f"p95 {data['latency'].get('p95_ms', 0)} ms · "
-        f"model round trips {data['round_trips_mean']} per question · tokens {data['tokens'] or 0}",
+        f"model round trips {data['round_trips_mean']} per question · "
+        f"tokens {data['tokens'].get('total', 0):,}",
         "",
         "| category | cases | runs | passed | accuracy |",
         "| --- | ---: | ---: | ---: | ---: |",
