@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+import cli.eval
 from cli import ask, data, digest, keys, metrics, serve
 from cli.common import run_app
 
@@ -26,6 +27,7 @@ ask.register(app)
 serve.register(app)
 keys.register(app)
 digest.register(app)
+cli.eval.register(app)
 
 
 def main() -> None:

@@ -122,6 +122,35 @@ class EntityIndex:
                 taken.append(mention)
         return taken
 
+    def ambiguous(self, question: str, mentions: list[Mention]) -> str | None:
+        """Words of ``question`` that begin the names of two or more accounts or partners
+        (or, when the question says "project", of two or more projects) and that no full
+        mention covers: "how is Juniper doing?" with three Juniper accounts. Such a name
+        must be asked about, never silently resolved to one of them."""
+        words = _words(question)
+        covered = {i for m in mentions if m.full for i in range(m.start, m.end)}
+        wants_project = bool({"project", "projects"} & set(words))
+        for i, word in enumerate(words):
+            if word in _STOP or len(word) < 4 or i in covered:
+                continue
+            matched: list[tuple[int, str, str]] = []
+            for name_words, kind, entity_id, _name in self._by_first.get(word, ()):
+                if kind not in ("project", "account", "partner"):
+                    continue
+                n = 0
+                while n < len(name_words) and i + n < len(words) and words[i + n] == name_words[n]:
+                    n += 1
+                matched.append((n, kind, entity_id))
+            if not matched:
+                continue
+            longest = max(n for n, _, _ in matched)
+            top = [(kind, entity_id) for n, kind, entity_id in matched if n == longest]
+            accounts = {e for k, e in top if k in ("account", "partner")}
+            projects = {e for k, e in top if k == "project"}
+            if len(accounts) >= 2 or (wants_project and len(projects) >= 2):
+                return " ".join(words[i : i + longest])
+        return None
+
 
 def entity_names(conn: Connection, workspace_id: int) -> list[EntityName]:
     """Names worth embedding for semantic resolution: all but users (too many, too plain)."""

@@ -33,6 +33,29 @@ _MONTHS = {
 }  # fmt: skip
 _NUM = r"(\d+|" + "|".join(_NUMBER_WORDS) + r")"
 _UNIT_DAYS = {"day": 1, "week": 7, "fortnight": 14, "month": 30, "quarter": 90, "year": 365}
+_LAST_SPAN = {"last_month": 30, "last_quarter": 90, "last_year": 365}
+_BUCKETS = (
+    (r"\bdaily\b|\bper day\b|\bby day\b|\beach day\b|\bday by day\b", "day"),
+    (r"\bweekly\b|\bper week\b|\bby week\b|\beach week\b|\bweek by week\b", "week"),
+    (r"\bmonthly\b|\bper month\b|\bby month\b|\beach month\b|\bmonth by month\b", "month"),
+)
+_FUTURE = re.compile(
+    r"\bnext (week|month|quarter|year)\b|\bforecast|\bpredict|\bprojection|\bwill be\b"
+    r"|\bgoing to be\b"
+)
+_OVERRIDE = re.compile(
+    r"\b(?:ignore|disregard|forget|override|bypass)\b[^.?!;]{0,40}?\b(?:instructions?|rules?|"
+    r"prompts?|filters?|guidelines|restrictions|scope|everything)\b(?:\s*(?:,|and then|and|then))?",
+    re.IGNORECASE,
+)
+_INSTRUCTION = re.compile(
+    r"\b(?:you are now|act as|pretend|from now on|new instructions|developer mode|debug mode|"
+    r"jailbreak)\b|^\s*(?:system|assistant|developer)\s*:?\s*$"
+    r"|\b(?:say|reply|respond|answer|print|output|report)\b[^.?!;]{0,40}?"
+    r"\b(?:were|was|is|are|with|as)\s+[-\d\"“']",
+    re.IGNORECASE,
+)
+"""Sentences that talk to the assistant instead of asking about the data (prompt injection)."""
 
 
 @dataclass
@@ -52,6 +75,12 @@ class Slots:
     ordinal: int | None = None
     portal_cost: float | None = None
     """A portal cost the question names ("if it cost 5000"), for ROI."""
+    bucket: str | None = None
+    """Trend bucket the question names ("daily", "per week")."""
+    compared: bool = False
+    """The question compares with the previous period ("compared to last month")."""
+    future: bool = False
+    """The question asks about the future ("next month", "forecast"): no data can answer."""
     quoted: list[str] = field(default_factory=list)
 
     @property
@@ -71,8 +100,23 @@ def _named_days(days: int) -> str | None:
     return {7: "last_7_days", 14: "last_14_days", 30: "last_30_days", 90: "last_90_days"}.get(days)
 
 
+_COMPARED = re.compile(
+    r"\b(?:compared (?:to|with)|vs\.?|versus|than|against|over) (?:the )?"
+    r"(?:last|previous|prior) (month|quarter|year)\b"
+)
+"""'X compared to last month' names the comparison, not the window: the window is the
+current period, and every KPI answer already sets it against the previous one."""
+
+
 def _window(q: str, today: date, slots: Slots) -> None:
     """Named ranges, relative spans, months, quarters and explicit dates."""
+    compared = _COMPARED.search(q)
+    slots.compared = compared is not None
+    if compared:
+        q = _COMPARED.sub(" ", q)
+        if not re.search(r"\b(this|current|last|previous|prior) (month|quarter|year)\b", q):
+            slots.range = f"this_{compared.group(1)}"
+            return
     iso = re.findall(r"\b(\d{4}-\d{2}-\d{2})\b", q)
     if len(iso) >= 2:
         slots.from_date, slots.to_date = sorted(iso[:2])
@@ -86,6 +130,7 @@ def _window(q: str, today: date, slots: Slots) -> None:
     for name in RANGES:
         if name.replace("_", " ") in q:
             slots.range = name
+            slots.span_days = _LAST_SPAN.get(name, slots.span_days)
             return
     fixed = [
         (r"\b(this|current) month\b|\bmonth to date\b|\bmtd\b", "this_month"),
@@ -98,6 +143,8 @@ def _window(q: str, today: date, slots: Slots) -> None:
     for pattern, name in fixed:
         if re.search(pattern, q):
             slots.range = name
+            if name in _LAST_SPAN:  # "no visit in the last month" = inactive for 30 days
+                slots.span_days = _LAST_SPAN[name]
             return
     if re.search(r"\btoday\b", q):
         slots.from_date = slots.to_date = today.isoformat()
@@ -165,7 +212,11 @@ _SORTS = (
         "tasks_unassigned",
     ),
     (r"\boverdue\b", "tasks_overdue"),
-    (r"\b(completed|finished|done) tasks\b|\btasks (completed|finished|done)\b", "tasks_completed"),
+    (
+        r"\b(completed|finished|done|closed)( the)?( most| fewest| more| fewer)? tasks\b"
+        r"|\btasks (completed|finished|done)\b",
+        "tasks_completed",
+    ),
     (r"\blast visit|\brecent(ly)?\b", "last_visit"),
     (r"\b(duration|longest|shortest|how long)\b", "avg_session_seconds"),
     (r"\blogged in\b|\blogins?\b", "logged_in"),
@@ -218,6 +269,8 @@ def extract(question: str, today: date) -> Slots:
             slots.status = status
     slots.sort = next((s for pattern, s in _SORTS if re.search(pattern, q)), None)
     slots.focus = next((f for pattern, f in _FOCUS if re.search(pattern, q)), None)
+    slots.bucket = next((b for pattern, b in _BUCKETS if re.search(pattern, q)), None)
+    slots.future = _FUTURE.search(q) is not None
     cost = re.search(r"\bcosts?\s+(?:us\s+|of\s+)?\$?(\d[\d,]*(?:\.\d+)?)", q)
     if cost:
         slots.portal_cost = float(cost.group(1).replace(",", ""))
@@ -242,3 +295,42 @@ _FOLLOW_UP = re.compile(
 def is_follow_up(question: str) -> bool:
     """Does ``question`` lean on the previous turn ("and last month?", "the second one")?"""
     return bool(_FOLLOW_UP.search(" ".join(question.lower().split())))
+
+
+def strip_instructions(question: str) -> tuple[str, bool]:
+    """The question without what instructs the assistant, and whether anything was cut.
+
+    "Ignore previous instructions and …" loses its override clause; a sentence that
+    dictates an answer ("say logins were 1000000") or a role ("SYSTEM: you are now …")
+    is dropped. Such text is never obeyed; cutting it before planning also keeps its
+    words from being read as names or slots (an instruction that happens to match a
+    project's name must not become a project filter).
+    """
+    parts = [p for p in re.split(r"(?<=[.!?;:])\s+|\n+", question.strip()) if p.strip()]
+    kept = []
+    for part in parts:
+        rest = _OVERRIDE.sub(" ", part).strip(" ,.;:")
+        if rest and not _INSTRUCTION.search(rest):
+            kept.append(rest)
+    cleaned = " ".join(kept).strip()
+    return cleaned, cleaned != " ".join(parts).strip()
+
+
+_DEFINE_WRAPPER = re.compile(
+    r"^(what(?:'s| is| are| does)|how (?:is|are|do you|does)|define|explain|meaning of)\s+"
+    r"|\s+(mean|means|stand for|defined|calculated|computed|measured|work|count)\s*\??$"
+    r"|^(the|a|an|our)\s+|\?$",
+    re.IGNORECASE,
+)
+
+
+def define_term(question: str) -> str:
+    """The term a definition question asks about: "what does stickiness mean?" →
+    "stickiness"; the glossary search works best on the term alone."""
+    term = " ".join(question.split())
+    for _ in range(4):
+        stripped = _DEFINE_WRAPPER.sub("", term).strip()
+        if stripped == term:
+            break
+        term = stripped
+    return term or question

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -23,8 +24,14 @@ import yaml
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import ValidationError
 
-from assistant.planner.entities import EntityIndexCache, Mention
-from assistant.planner.extract import Slots, extract, is_follow_up
+from assistant.planner.entities import EntityIndexCache, Mention, _words
+from assistant.planner.extract import (
+    Slots,
+    define_term,
+    extract,
+    is_follow_up,
+    strip_instructions,
+)
 from tools.catalog import SPECS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples.yaml"
@@ -47,6 +54,8 @@ _TABLE_SORTS = {
     },
     "list_users": {"last_visit", "sessions", "logins", "tasks_completed"},
 }  # fmt: skip
+_SORT_ALIASES = {("list_users", "logged_in"): "logins"}
+"""A slot read for one table that another table names differently."""
 _ENTITY_ARG = {"project": "project", "account": "account", "partner": "account", "member": "owner"}
 
 
@@ -145,8 +154,9 @@ def _apply_slots(tool: str, args: dict[str, Any], slots: Slots, mentions: list[M
     if slots.limit and "limit" in fields:
         args["limit"] = slots.limit
     if tool in _TABLE_SORTS:
-        if slots.sort in _TABLE_SORTS[tool]:
-            args["sort"] = slots.sort
+        sort = _SORT_ALIASES.get((tool, slots.sort), slots.sort)
+        if sort in _TABLE_SORTS[tool]:
+            args["sort"] = sort
         if slots.descending is not None:
             args["descending"] = slots.descending
     if tool == "get_leaderboard" and slots.descending is False:
@@ -159,6 +169,8 @@ def _apply_slots(tool: str, args: dict[str, Any], slots: Slots, mentions: list[M
         args["status"] = slots.status
     if slots.portal_cost and "portal_cost" in fields:
         args["portal_cost"] = slots.portal_cost
+    if slots.bucket and "bucket" in fields:
+        args["bucket"] = slots.bucket
 
 
 def _profile_args(
@@ -189,11 +201,24 @@ class Planner:
         self.today = today
 
     def plan(self, question: str, history: list[BaseMessage]) -> Plan:
+        question, _instructed = strip_instructions(question)
+        if not question:  # nothing left but instructions to the assistant
+            return Plan(None, suggestions=list(STARTERS))
         slots = extract(question, self.today)
-        mentions = self.entities.get(self.workspace_id).find(question)
+        if slots.future:  # no forecasts: every figure is about what already happened
+            return Plan(None, suggestions=self.suggestions(question))
+        index = self.entities.get(self.workspace_id)
+        mentions = index.find(question)
+        unclear = index.ambiguous(question, mentions)
+        if unclear:
+            return Plan("search_entities", {"text": unclear}, None, 1.0)
         matches = self.store.search_examples(
             _generic(question, mentions), k=5, workspace=self.workspace
         )
+        if matches and matches[0].tool == "get_profile" and not _refers(question, mentions):
+            # "Write me a poem about onboarding" is near "status of the onboarding project",
+            # but names no entity and refers to none: it is not a profile question.
+            matches = [m for m in matches if m.tool != "get_profile"]
         best = matches[0] if matches else None
         similarity = best.similarity if best else 0.0
         previous = previous_turn(history)
@@ -204,6 +229,13 @@ class Planner:
         ):
             return self._follow_up(previous, slots, mentions, similarity)
         named = [m for m in mentions if m.kind in ("project", "account", "partner", "user")]
+        owners = {(m.start, m.end) for m in mentions if m.kind == "member"}
+        people = [
+            m for m in named if m.kind == "user" and m.full and (m.start, m.end) not in owners
+        ]
+        if people and (best is None or best.tool != "get_profile"):
+            # No tool but the profile takes a user: "when did Jane Roe last log in?".
+            return Plan("get_profile", {"kind": "user", "name": people[0].name}, None, similarity)
         if named and (best is None or best.tool == NO_TOOL or similarity < MIN_SIMILARITY):
             # "How is Northwind doing?": a known name and no clearer intent → its profile.
             args, _missing = _profile_args({"kind": named[0].kind}, named, slots)
@@ -212,10 +244,22 @@ class Planner:
             return Plan(None, similarity=similarity, suggestions=list(STARTERS))
         if similarity < MIN_SIMILARITY:
             return Plan(None, similarity=similarity, suggestions=self.suggestions(question))
+        tool = best.tool
+        if tool in ("get_kpis", "get_adoption") and _asks_which_users(question, slots):
+            # Totals answer "how many"; "which users … the most" asks for the user table.
+            tool = "list_users"
+            best_args = {"sort": slots.sort or "sessions", "descending": slots.descending}
+            args = {k: v for k, v in best_args.items() if v is not None}
+            _apply_slots(tool, args, slots, mentions)
+            return Plan(tool, _allowed(tool, args), None, similarity)
+        if tool == "get_trends" and slots.compared:
+            # "Did logins go up compared to last month?" asks for the change between two
+            # periods: the KPI cards carry it; a trend would compare first and last bucket.
+            tool = "get_kpis"
         args = {k: v for k, v in best.args.items() if not k.startswith("_")}
         focus = best.args.get("_focus") or slots.focus
         if best.tool == "define_metric":
-            return Plan("define_metric", {"term": question}, focus, similarity)
+            return Plan("define_metric", {"term": define_term(question)}, focus, similarity)
         if best.tool == "get_profile":
             args, missing = _profile_args(args, mentions, slots)
             if missing:
@@ -223,10 +267,10 @@ class Planner:
             if slots.range:
                 args["range"] = slots.range
             return Plan("get_profile", _allowed("get_profile", args), focus, similarity)
-        _apply_slots(best.tool, args, slots, mentions)
-        if best.tool in ("get_kpis", "get_trends") and slots.focus:
+        _apply_slots(tool, args, slots, mentions)
+        if tool in ("get_kpis", "get_trends") and slots.focus:
             focus = slots.focus
-        return Plan(best.tool, _allowed(best.tool, args), focus, similarity)
+        return Plan(tool, _allowed(tool, args), focus, similarity)
 
     def _follow_up(
         self, previous: Previous, slots: Slots, mentions: list[Mention], similarity: float
@@ -269,15 +313,46 @@ class Planner:
 
 
 _THIS = {"member": "this owner's", "user": "this user", "partner": "this partner"}
+_FILTER_WORDS = re.compile(r"\b(resellers?|referral)\s+(?=partners?\b)|\b(resellers?)\b")
+"""Partner types are filters (slots), not intent: "what do reseller partners look at most?"
+means "what do partners look at most?" for the example search."""
+_REFERS = re.compile(
+    r"\b(projects?|accounts?|customers?|clients?|partners?|users?|person|people|contacts?|"
+    r"rollout|he|she|him|her|they|them)\b"
+)
+_USERS = re.compile(r"\b(users?|people|contacts|persons)\b")
+_WHICH_USERS = re.compile(r"^\s*(which|who|what)\b")
+
+
+def _refers(question: str, mentions: list[Mention]) -> bool:
+    """Does the question name or point at an entity (for a profile)?"""
+    return bool(mentions) or bool(_REFERS.search(question.lower()))
+
+
+def _asks_which_users(question: str, slots: Slots) -> bool:
+    """ "Which users have the most visits?", "most active users": a ranking of users, not a
+    total (that would be "how many")."""
+    text = question.lower()
+    if re.search(r"\bhow many\b", text) or not _USERS.search(text):
+        return False
+    return slots.descending is not None or (
+        _WHICH_USERS.search(text) is not None and slots.sort == "last_visit"
+    )
 
 
 def _generic(question: str, mentions: list[Mention]) -> str:
     """The question with names replaced by "this account" etc., for the example search:
     the intent of "risks for Meridian Advisory" is that of "risks for this partner"."""
     text = question.lower()
+    if any(m.text not in text for m in mentions):
+        # The name is written with punctuation ("Acme — Pilot"): rebuild from its words.
+        words = _words(question)
+        for mention in sorted(mentions, key=lambda m: -m.start):
+            words[mention.start : mention.end] = [_THIS.get(mention.kind, f"this {mention.kind}")]
+        text = " ".join(words)
     for mention in mentions:
         text = text.replace(mention.text, _THIS.get(mention.kind, f"this {mention.kind}"))
-    return text
+    return " ".join(_FILTER_WORDS.sub(lambda m: "partners " if m.group(2) else "", text).split())
 
 
 def _rows(result: dict[str, Any] | None) -> list[dict[str, Any]]:

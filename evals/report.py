@@ -1,0 +1,233 @@
+"""Eval reports: a summary, the JSON and Markdown files, and the terminal tables.
+
+Reports are named ``<provider>-<model>-<YYYY-MM-DD>.{json,md}``. Runs of real
+models go to ``evals/results/`` and are kept in git, so answers can be compared
+across models and versions; the offline CI run writes to ``evals/results/tmp/``
+(git-ignored) unless told otherwise — see ``evals/README.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from evals import dataset
+from evals.runner import RunResult
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+SCRATCH_DIR = RESULTS_DIR / "tmp"
+
+
+@dataclass
+class Summary:
+    provider: str
+    model: str
+    started: datetime
+    duration_s: float
+    results: list[RunResult]
+
+    @property
+    def runs(self) -> int:
+        return len(self.results)
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for r in self.results if r.passed)
+
+    @property
+    def accuracy(self) -> float:
+        return 100.0 * self.passed / self.runs if self.runs else 0.0
+
+    def categories(self) -> dict[str, dict[str, Any]]:
+        groups: dict[str, list[RunResult]] = defaultdict(list)
+        for result in self.results:
+            groups[result.category].append(result)
+        return {
+            name: {
+                "cases": len({r.case_id for r in rows}),
+                "runs": len(rows),
+                "passed": sum(1 for r in rows if r.passed),
+                "accuracy": round(100.0 * sum(1 for r in rows if r.passed) / len(rows), 1),
+            }
+            for name, rows in sorted(groups.items())
+        }
+
+    def scorers(self) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = defaultdict(lambda: {"scored": 0, "passed": 0})
+        for result in self.results:
+            for score in result.scores:
+                if not score.skipped:
+                    counts[score.name]["scored"] += 1
+                    counts[score.name]["passed"] += int(score.passed)
+        return dict(sorted(counts.items()))
+
+    def latency(self) -> dict[str, float]:
+        values = sorted(r.latency_ms for r in self.results if r.latency_ms)
+        if not values:
+            return {}
+        return {
+            "p50_ms": round(statistics.median(values), 1),
+            "p95_ms": round(values[min(len(values) - 1, int(0.95 * len(values)))], 1),
+            "max_ms": round(values[-1], 1),
+        }
+
+    def tokens(self) -> dict[str, int]:
+        total: dict[str, int] = defaultdict(int)
+        for result in self.results:
+            for key, value in result.tokens.items():
+                if isinstance(value, int):
+                    total[key] += value
+        return dict(total)
+
+    def as_dict(self) -> dict[str, Any]:
+        trips = [r.round_trips for r in self.results]
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "started": self.started.isoformat().replace("+00:00", "Z"),
+            "duration_s": round(self.duration_s, 1),
+            "dataset": {
+                "seed": dataset.SEED,
+                "as_of": dataset.AS_OF,
+                "events": dataset.EVENTS,
+                "version": dataset.VERSION,
+            },
+            "cases": len({r.case_id for r in self.results}),
+            "runs": self.runs,
+            "passed": self.passed,
+            "accuracy": round(self.accuracy, 1),
+            "categories": self.categories(),
+            "scorers": self.scorers(),
+            "latency": self.latency(),
+            "round_trips_mean": round(statistics.mean(trips), 2) if trips else 0,
+            "tokens": self.tokens(),
+            "results": [r.as_dict() for r in self.results],
+        }
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-").lower() or "model"
+
+
+def report_name(summary: Summary) -> str:
+    return f"{slug(summary.provider)}-{slug(summary.model)}-{summary.started:%Y-%m-%d}"
+
+
+def write_reports(summary: Summary, folder: Path) -> tuple[Path, Path]:
+    """Write ``<name>.json`` and ``<name>.md`` into ``folder``; return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = folder / report_name(summary)
+    json_path, md_path = base.with_suffix(".json"), base.with_suffix(".md")
+    json_path.write_text(
+        json.dumps(summary.as_dict(), indent=2, ensure_ascii=False, default=str) + "\n",
+        encoding="utf-8",
+    )
+    md_path.write_text(markdown(summary), encoding="utf-8")
+    return json_path, md_path
+
+
+def _cell(text: str, limit: int = 160) -> str:
+    flat = " ".join(str(text).split()).replace("|", "\\|")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def markdown(summary: Summary) -> str:
+    data = summary.as_dict()
+    lines = [
+        f"# Eval report — {summary.provider} / {summary.model}",
+        "",
+        f"{data['started']} · dataset seed {dataset.SEED}, as of {dataset.AS_OF}, "
+        f"{dataset.EVENTS:,} events (v{dataset.VERSION}) · {data['cases']} cases, "
+        f"{data['runs']} runs · {data['duration_s']} s",
+        "",
+        f"**Accuracy: {data['accuracy']}%** ({data['passed']} of {data['runs']} runs passed) · "
+        f"latency p50 {data['latency'].get('p50_ms', 0)} ms, "
+        f"p95 {data['latency'].get('p95_ms', 0)} ms · "
+        f"model round trips {data['round_trips_mean']} per question · "
+        f"tokens {data['tokens'].get('total', 0):,}",
+        "",
+        "| category | cases | runs | passed | accuracy |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, row in data["categories"].items():
+        lines.append(
+            f"| {name} | {row['cases']} | {row['runs']} | {row['passed']} | {row['accuracy']}% |"
+        )
+    lines += ["", "| scorer | scored | passed |", "| --- | ---: | ---: |"]
+    for name, row in data["scorers"].items():
+        lines.append(f"| {name} | {row['scored']} | {row['passed']} |")
+    failed = [r for r in summary.results if not r.passed]
+    lines += ["", f"## Failures ({len(failed)})", ""]
+    for r in failed:
+        reasons = "; ".join(f"{s.name}: {s.detail}" for s in r.scores if not s.passed)
+        lines += [
+            f"### {r.run_id} ({r.category})",
+            "",
+            f"- question: {_cell(r.question, 300)}",
+            f"- expected: `{_cell(json.dumps(r.expected, default=str), 300)}`",
+            f"- tools: {_cell(', '.join(c['name'] for c in r.tool_calls) or 'none')}",
+            f"- why: {_cell(reasons or r.error or '', 400)}",
+            f"- answer: {_cell(r.answer, 600)}",
+            "",
+        ]
+    lines += [
+        "## Every run",
+        "",
+        "| run | category | pass | tools | latency ms | round trips | tokens | answer |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    for r in summary.results:
+        tools = ", ".join(c["name"] for c in r.tool_calls) or "—"
+        lines.append(
+            f"| {r.run_id} | {r.category} | {'✅' if r.passed else '❌'} | {tools} | "
+            f"{r.latency_ms:.0f} | {r.round_trips} | {r.tokens.get('total', 0)} | "
+            f"{_cell(r.answer, 100)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def print_summary(summary: Summary, console: Console, failures: int = 10) -> None:
+    """The per-category table, overall accuracy and the first failures."""
+    table = Table(title=f"Evals — {summary.provider} / {summary.model}")
+    for column, justify in (("category", "left"), ("cases", "right"), ("runs", "right"),
+                            ("passed", "right"), ("accuracy", "right")):  # fmt: skip
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for name, row in summary.categories().items():
+        style = "green" if row["accuracy"] >= 95 else ("yellow" if row["accuracy"] >= 80 else "red")
+        table.add_row(
+            name, str(row["cases"]), str(row["runs"]), str(row["passed"]),
+            f"[{style}]{row['accuracy']:.1f}%[/]",
+        )  # fmt: skip
+    table.add_section()
+    table.add_row(
+        "overall", str(len({r.case_id for r in summary.results})), str(summary.runs),
+        str(summary.passed), f"[bold]{summary.accuracy:.1f}%[/]",
+    )  # fmt: skip
+    console.print(table)
+    latency = summary.latency()
+    console.print(
+        f"latency p50 {latency.get('p50_ms', 0)} ms, p95 {latency.get('p95_ms', 0)} ms · "
+        f"{summary.duration_s:.1f} s in all",
+        highlight=False,
+    )
+    failed = [r for r in summary.results if not r.passed]
+    for r in failed[:failures]:
+        reasons = "; ".join(f"{s.name}: {s.detail}" for s in r.scores if not s.passed)
+        console.print(
+            f"[red]✗[/] {r.run_id}: {_cell(reasons or r.error or '', 200)}", highlight=False
+        )
+    if len(failed) > failures:
+        console.print(f"… and {len(failed) - failures} more failures (see the report)")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
