@@ -29,12 +29,18 @@ def create_command(
     db: DbOption = None,
 ) -> None:
     """Create a key for --workspace and print it (only this once)."""
-    from web.auth import create_key
+    from web.auth import create_key, workspace_exists
 
     engine = connect(db)
     with engine.begin() as conn:
+        new = not workspace_exists(conn, workspace)
         key, info = create_key(conn, workspace, name)
-    console.print(f"API key for workspace {workspace!r} ({info.name}):", highlight=False)
+    note = " — a new, empty workspace" if new else ""
+    console.print(
+        f"API key for workspace {workspace!r}{note} ({info.name}):",
+        highlight=False,
+        soft_wrap=True,
+    )
     print(key)  # plain, on its own line: easy to copy or capture in a script
     console.print(
         "Store it now: it is not shown again. Send it as 'Authorization: Bearer <key>'.",

@@ -7,6 +7,7 @@ up as a name or id of the other one in a response.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -83,9 +84,32 @@ class ApiEnv:
         return {"Authorization": f"Bearer {key}"}
 
 
+_TEMPLATE: list[Path] = []
+
+
+def seed_assistant_store(database: Path) -> None:
+    """Give ``database`` a ready vector store (the folder beside it, ``<db>.chroma``).
+
+    A fresh store embeds every seed example and the glossary — 10 to 25 s here —
+    so it is built once per session, beside an empty database, and copied: a
+    pristine copy, so no test sees another test's feedback or names.
+    """
+    if not _TEMPLATE:
+        from assistant.service import Assistant
+
+        folder = database.parent.parent / "assistant-store-template"
+        folder.mkdir(exist_ok=True)
+        engine = connect(f"sqlite:///{folder / 'empty.db'}")
+        Assistant(engine).store.close()
+        engine.dispose()
+        _TEMPLATE.append(folder / "empty.db.chroma")
+    shutil.copytree(_TEMPLATE[0], Path(f"{database}.chroma"))
+
+
 def build_env(root: Path, events: int = 5000) -> ApiEnv:
     """Two workspaces and one key for each, in a SQLite file under ``root``."""
     url = f"sqlite:///{root / 'api.db'}"
+    seed_assistant_store(root / "api.db")
     engine = connect(url)
     generate_demo(root / "acme", seed=3, as_of=date.fromisoformat(AS_OF), events=events)
     import_folder(engine, root / "acme", workspace="acme")

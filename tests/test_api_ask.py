@@ -14,7 +14,7 @@ from metrics.db import connect
 from metrics.demo import generate_demo
 from metrics.ingest import import_folder
 from server import Config, create_app
-from tests.api_support import LOCAL
+from tests.api_support import LOCAL, seed_assistant_store
 
 AS_OF = "2026-11-22"
 
@@ -23,6 +23,7 @@ AS_OF = "2026-11-22"
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     root = tmp_path_factory.mktemp("api")
     url = f"sqlite:///{root / 'api.db'}"
+    seed_assistant_store(root / "api.db")
     generate_demo(root / "csv", seed=3, as_of=date.fromisoformat(AS_OF), events=5000)
     import_folder(connect(url), root / "csv")
     with TestClient(create_app(Config(database_url=url)), client=LOCAL) as test_client:

@@ -120,6 +120,12 @@ def test_the_batch_limit_is_enforced_and_stated(client: TestClient) -> None:
     huge = b"[" + b" " * (17 * 2**20) + b"]"
     too_big = client.post("/api/events", content=huge, headers={"Content-Type": "application/json"})
     assert too_big.status_code == 413 and "MiB" in too_big.json()["detail"]
+    chunked = client.post(  # no Content-Length: counted as it arrives
+        "/api/events",
+        content=(b" " * 2**20 for _ in range(17)),
+        headers={"Content-Type": "application/json"},
+    )
+    assert chunked.status_code == 413 and "16 MiB" in chunked.json()["detail"]
 
 
 def test_entity_upserts_show_up_in_metrics_and_the_assistant(client: TestClient) -> None:

@@ -88,6 +88,10 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def workspace_exists(conn: Connection, workspace: str) -> bool:
+    return conn.scalar(select(Workspace.id).where(Workspace.slug == workspace)) is not None
+
+
 def create_key(conn: Connection, workspace: str, name: str = "") -> tuple[str, KeyInfo]:
     """A new key for ``workspace`` (created if new): the plain key, shown once, and its info."""
     ws = resolve_workspace(conn, workspace)

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from metrics.ingest import Importer, ImportRejected
+from metrics.ingest import Importer, ImportRejected, ImportReport
 from metrics.ingest.contract import FILES, FileSpec, parse_date, parse_timestamp
 from web.api.errors import unprocessable
 from web.deps import Runtime, RuntimeDep, Tenant, TenantDep
@@ -40,7 +40,7 @@ NAMED = {"team_members", "accounts", "projects", "users"}
 class IngestReport(BaseModel):
     entity: str
     received: int = Field(description="Records in the request.")
-    stored: int = Field(description="Records inserted or updated (one per distinct id).")
+    stored: int = Field(description="Records written: inserted, or updated by id.")
     sessions_keys: int = Field(description="User/portal pairs whose sessions were recomputed.")
     sessions_written: int
 
@@ -113,7 +113,7 @@ def store(
 
 def _store_once(
     rt: Runtime, tn: Tenant, spec: FileSpec, records: Sequence[Mapping[str, Any]]
-) -> Any:
+) -> ImportReport:
     with rt.engine.connect() as conn:
         transaction = conn.begin()
         try:
