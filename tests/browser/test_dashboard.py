@@ -101,7 +101,9 @@ def test_the_dashboard_shows_the_api_numbers(page: Any, server: Any, api: Any, a
     page.wait_for_function(f"() => !({visible})()")
     page.evaluate("() => document.getElementById('main').scrollTo(0, 0)")
     page.screenshot(path=str(artifacts / "dashboard-1366x768.png"))
-    page.screenshot(path=str(artifacts / "dashboard-1366x768-full.png"), full_page=True)
+    for name in ("projects", "leaderboard", "risks"):
+        section = page.locator(f"section:has(#{name})")
+        section.screenshot(path=str(artifacts / f"section-{name}-1366.png"))
 
 
 def test_names_are_shown_as_text_never_run(page: Any, server: Any) -> None:
