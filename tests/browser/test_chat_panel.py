@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tests.browser.conftest import AS_OF, Console, LiveServer, open_dashboard
+from tests.browser.conftest import AS_OF, Console, LiveServer, open_dashboard, settle
 
 ANSWER = ".msg.assistant[aria-busy='false']"
 
@@ -83,6 +83,7 @@ def test_phone_width_puts_the_panel_in_a_drawer(browser: Any, server: Any, artif
     page.keyboard.press("Escape")
     page.locator("#chat").wait_for(state="hidden")
     assert page.get_attribute("#chat-toggle", "aria-expanded") == "false"
+    settle(page)
     context.close()
     assert not console.errors, console.errors
 
@@ -123,5 +124,6 @@ def test_a_401_asks_for_the_api_key_and_retries(browser: Any, demo_url: str) -> 
         page.click("#key-dialog button[value=ok]")
         page.wait_for_selector('#kpis[aria-busy="false"] .kpi')
         assert page.evaluate("() => sessionStorage.getItem('portalpulse.apiKey')") == "secret"
+        settle(page)
         context.close()
         assert not console.errors, console.errors

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tests.browser.conftest import AS_OF, HOSTILE, Console, open_dashboard
+from tests.browser.conftest import AS_OF, HOSTILE, Console, open_dashboard, settle
 
 KPI_KEYS = (
     "invites_sent", "logins", "sessions", "unique_users",
@@ -102,8 +102,8 @@ def test_the_dashboard_shows_the_api_numbers(page: Any, server: Any, api: Any, a
     page.evaluate("() => document.getElementById('main').scrollTo(0, 0)")
     page.screenshot(path=str(artifacts / "dashboard-1366x768.png"))
     for name in ("projects", "leaderboard", "risks"):
-        section = page.locator(f"section:has(#{name})")
-        section.screenshot(path=str(artifacts / f"section-{name}-1366.png"))
+        page.evaluate(f"() => document.querySelector('section:has(#{name})').scrollIntoView()")
+        page.screenshot(path=str(artifacts / f"dashboard-{name}-1366x768.png"))
 
 
 def test_names_are_shown_as_text_never_run(page: Any, server: Any) -> None:
@@ -210,5 +210,6 @@ def test_a_bad_filter_in_the_link_is_explained(browser: Any, server: Any) -> Non
     page.click("#reset")
     page.wait_for_selector("#page-error", state="hidden")
     page.wait_for_selector('#kpis[aria-busy="false"] .kpi')
+    settle(page)
     context.close()
     assert not console.errors, console.errors
