@@ -165,6 +165,18 @@ def open_dashboard(page: Any, base: str, query: str = "") -> None:
     page.wait_for_selector("#risks li")
 
 
+def settle(page: Any) -> None:
+    """Wait for the panel's answers in flight before the page goes away.
+
+    A streamed answer whose page was closed still finishes its step in a server worker
+    thread; if the test process then exits, it exits under the embedding runtime's threads
+    and aborts.
+    """
+    page.wait_for_function(
+        "() => !document.querySelector('.msg.assistant[aria-busy=\"true\"]')", timeout=90_000
+    )
+
+
 class Console:
     """Console errors and uncaught exceptions of one page."""
 
@@ -187,6 +199,7 @@ def page(browser: Any) -> Iterator[Any]:
     tab.set_default_timeout(30_000)
     console = Console(tab)
     yield tab
+    settle(tab)
     errors = console.errors
     context.close()
     assert not errors, f"console errors: {errors}"

@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tests.browser.conftest import AS_OF, Console, LiveServer, open_dashboard
+from metrics.db import connect
+from tests.browser.conftest import AS_OF, Console, LiveServer, open_dashboard, settle
 
 ANSWER = ".msg.assistant[aria-busy='false']"
 
@@ -83,45 +84,62 @@ def test_phone_width_puts_the_panel_in_a_drawer(browser: Any, server: Any, artif
     page.keyboard.press("Escape")
     page.locator("#chat").wait_for(state="hidden")
     assert page.get_attribute("#chat-toggle", "aria-expanded") == "false"
+    settle(page)
     context.close()
     assert not console.errors, console.errors
 
 
 class KeyRequired:
-    """Answers 401 to /api/ calls without ``Authorization: Bearer secret`` (as the API will)."""
+    """Answers 401 to /api/ calls without ``Authorization: Bearer <key>`` — the server's part
+    where the API's own key auth (``web.auth``) is not in this tree."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, key: str) -> None:
         self.app = app
+        self.header = f"Bearer {key}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/api/"):
-            headers = dict(scope["headers"])
-            if headers.get(b"authorization") != b"Bearer secret":
-                await send(
-                    {"type": "http.response.start", "status": 401,
-                     "headers": [(b"content-type", b"application/json")]}
-                )  # fmt: skip
-                await send({"type": "http.response.body", "body": b'{"detail":"API key required"}'})
-                return
+        api = scope["type"] == "http" and scope["path"].startswith("/api/")
+        if api and dict(scope["headers"]).get(b"authorization") != self.header:
+            await send(
+                {"type": "http.response.start", "status": 401,
+                 "headers": [(b"content-type", b"application/json")]}
+            )  # fmt: skip
+            await send({"type": "http.response.body", "body": b'{"detail":"API key required"}'})
+            return
         await self.app(scope, receive, send)
 
 
-def test_a_401_asks_for_the_api_key_and_retries(browser: Any, demo_url: str) -> None:
+def keyed_app(demo_url: str) -> tuple[Any, str]:
+    """An app that requires an API key, and a key it accepts: the real ones when there are."""
     from server import Config, create_app
 
-    with LiveServer(KeyRequired(create_app(Config(database_url=demo_url)))) as live:
+    try:
+        from web.auth import create_key
+    except ImportError:
+        return KeyRequired(create_app(Config(database_url=demo_url)), "secret"), "secret"
+    engine = connect(demo_url)
+    with engine.begin() as conn:
+        key, _ = create_key(conn, "default", "browser test")
+    engine.dispose()
+    return create_app(Config(database_url=demo_url, require_keys=True)), key  # type: ignore[call-arg]
+
+
+def test_a_401_asks_for_the_api_key_and_retries(browser: Any, demo_url: str) -> None:
+    app, key = keyed_app(demo_url)
+    with LiveServer(app) as live:
         assert httpx.get(f"{live.url}/api/metrics/kpis").status_code == 401
         context = browser.new_context(viewport={"width": 1366, "height": 768})
         page = context.new_page()
         console = Console(page, allow=("401",))
         page.goto(f"{live.url}/?as_of={AS_OF}")
         page.wait_for_selector("#key-dialog[open]")
-        page.fill("#key-input", "wrong")
+        page.fill("#key-input", "pp_wrong")
         page.press("#key-input", "Enter")
         page.wait_for_selector("#key-dialog[open] >> text=not accepted")
-        page.fill("#key-input", "secret")
+        page.fill("#key-input", key)
         page.click("#key-dialog button[value=ok]")
         page.wait_for_selector('#kpis[aria-busy="false"] .kpi')
-        assert page.evaluate("() => sessionStorage.getItem('portalpulse.apiKey')") == "secret"
+        assert page.evaluate("() => sessionStorage.getItem('portalpulse.apiKey')") == key
+        settle(page)
         context.close()
         assert not console.errors, console.errors

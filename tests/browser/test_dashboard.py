@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tests.browser.conftest import AS_OF, HOSTILE, Console, open_dashboard
+from tests.browser.conftest import AS_OF, HOSTILE, Console, open_dashboard, settle
 
 KPI_KEYS = (
     "invites_sent", "logins", "sessions", "unique_users",
@@ -101,7 +101,9 @@ def test_the_dashboard_shows_the_api_numbers(page: Any, server: Any, api: Any, a
     page.wait_for_function(f"() => !({visible})()")
     page.evaluate("() => document.getElementById('main').scrollTo(0, 0)")
     page.screenshot(path=str(artifacts / "dashboard-1366x768.png"))
-    page.screenshot(path=str(artifacts / "dashboard-1366x768-full.png"), full_page=True)
+    for name in ("projects", "leaderboard", "risks"):
+        page.evaluate(f"() => document.querySelector('section:has(#{name})').scrollIntoView()")
+        page.screenshot(path=str(artifacts / f"dashboard-{name}-1366x768.png"))
 
 
 def test_names_are_shown_as_text_never_run(page: Any, server: Any) -> None:
@@ -208,5 +210,6 @@ def test_a_bad_filter_in_the_link_is_explained(browser: Any, server: Any) -> Non
     page.click("#reset")
     page.wait_for_selector("#page-error", state="hidden")
     page.wait_for_selector('#kpis[aria-busy="false"] .kpi')
+    settle(page)
     context.close()
     assert not console.errors, console.errors

@@ -179,7 +179,7 @@ export class ChatPanel {
       status.remove();
       clear(body, richText(final.answer));
       answer.dataset.messageSeq = final.message_seq;
-      this.renderDetails(answer, final);
+      this.renderDetails(answer, final, { openData: !automatic });
     } catch (error) {
       status.remove();
       answer.classList.add("error");
@@ -192,11 +192,11 @@ export class ChatPanel {
     }
   }
 
-  renderDetails(answer, final) {
+  renderDetails(answer, final, { openData = true } = {}) {
     const envelopes = final.data || [];
     const tables = envelopes.flatMap(dataTables);
     if (tables.length) {
-      answer.append(h("details", { class: "data-details", open: true }, h("summary", {}, "Data"), h("div", { class: "table-wrap" }, tables)));
+      answer.append(h("details", { class: "data-details", open: openData }, h("summary", {}, "Data"), h("div", { class: "table-wrap" }, tables)));
     }
     if ((final.tool_calls || []).length) {
       answer.append(

@@ -33,7 +33,7 @@ const actionText = (v) => (v ? `${label(v.action)} · ${fmtTime(v.at)}` : "—")
 const PROJECT_COLUMNS = [
   { key: null, label: "Open" },
   { key: "project", label: "Project", wrap: true },
-  { key: "account", label: "Account" },
+  { key: "account", label: "Account", wrap: true },
   { key: "owner", label: "Owner" },
   { key: "status", label: "Status", fmt: label },
   { key: "playbook", label: "Playbook" },
