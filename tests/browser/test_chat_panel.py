@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from metrics.db import connect
 from tests.browser.conftest import AS_OF, Console, LiveServer, open_dashboard, settle
@@ -89,39 +88,16 @@ def test_phone_width_puts_the_panel_in_a_drawer(browser: Any, server: Any, artif
     assert not console.errors, console.errors
 
 
-class KeyRequired:
-    """Answers 401 to /api/ calls without ``Authorization: Bearer <key>`` — the server's part
-    where the API's own key auth (``web.auth``) is not in this tree."""
-
-    def __init__(self, app: ASGIApp, key: str) -> None:
-        self.app = app
-        self.header = f"Bearer {key}".encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        api = scope["type"] == "http" and scope["path"].startswith("/api/")
-        if api and dict(scope["headers"]).get(b"authorization") != self.header:
-            await send(
-                {"type": "http.response.start", "status": 401,
-                 "headers": [(b"content-type", b"application/json")]}
-            )  # fmt: skip
-            await send({"type": "http.response.body", "body": b'{"detail":"API key required"}'})
-            return
-        await self.app(scope, receive, send)
-
-
 def keyed_app(demo_url: str) -> tuple[Any, str]:
-    """An app that requires an API key, and a key it accepts: the real ones when there are."""
+    """An app that requires an API key, and a key it accepts."""
     from server import Config, create_app
+    from web.auth import create_key
 
-    try:
-        from web.auth import create_key
-    except ImportError:
-        return KeyRequired(create_app(Config(database_url=demo_url)), "secret"), "secret"
     engine = connect(demo_url)
     with engine.begin() as conn:
         key, _ = create_key(conn, "default", "browser test")
     engine.dispose()
-    return create_app(Config(database_url=demo_url, require_keys=True)), key  # type: ignore[call-arg]
+    return create_app(Config(database_url=demo_url, require_keys=True)), key
 
 
 def test_a_401_asks_for_the_api_key_and_retries(browser: Any, demo_url: str) -> None:
