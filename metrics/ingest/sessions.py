@@ -240,15 +240,83 @@ def _derive(
     if fresh:
         _derive_all(conn, workspace_id, derived)
         return
-    for (user, project), earliest in sorted(changed.items()):
-        key = {"ws": workspace_id, "user": user, "project": project}
+    if changed:
+        _derive_changed(conn, workspace_id, changed, derived)
+    derived.flush()
+
+
+_KEYS = "pp_changed_keys"
+
+
+def _derive_changed(
+    conn: Connection, workspace_id: int, changed: dict[SessionKey, int], derived: _Derived
+) -> None:
+    """Recompute the changed keys set-wise: a handful of statements, however many keys.
+
+    For each key, the session that holds the earliest change (the last one that
+    starts at or before it) and everything after it are rebuilt, and day counts
+    from the change's day on; so events are re-read from whichever is earlier.
+    """
+    postgres = conn.dialect.name == "postgresql"
+    suffix = " ON COMMIT DROP" if postgres else ""
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {_KEYS} (user_id TEXT, project_id TEXT,"
+        f" earliest BIGINT, session_from BIGINT, read_from BIGINT, first_day DATE){suffix}"
+    )
+    conn.exec_driver_sql(f"DELETE FROM {_KEYS}")
+    ws = {"ws": workspace_id}
+    rows = [(user, project, at) for (user, project), at in changed.items()]
+    insert_rows(conn, _KEYS, ("user_id", "project_id", "earliest"), rows)
+    found = conn.execute(
+        text(
+            f"SELECT k.user_id, k.project_id, k.earliest, (SELECT MAX(s.started_at) FROM sessions s"
+            " WHERE s.workspace_id = :ws AND s.user_id = k.user_id"
+            f" AND s.project_id = k.project_id AND s.started_at <= k.earliest) FROM {_KEYS} k"
+        ),
+        ws,
+    ).all()
+    plans: dict[SessionKey, tuple[int | None, int]] = {}
+    rows = []
+    for user, project, earliest, session_from in found:
         first_day = day_start_ms(earliest)
-        session_from = conn.scalar(_LAST_SESSION_AT_OR_BEFORE, {**key, "at": earliest})
         # With no session at or before the change, nothing stored precedes it.
         read_from = first_day if session_from is None else min(session_from, first_day)
-        delete_from = read_from if session_from is None else session_from
-        conn.execute(_DELETE_SESSIONS_FROM, {**key, "at": delete_from})
-        conn.execute(_DELETE_DAYS_FROM, {**key, "day": day_of(first_day)})
-        events = [tuple(r) for r in conn.execute(_EVENTS_FROM, {**key, "at": read_from})]
-        derived.add(user, project, events, sessions_from=session_from, days_from=first_day)
-    derived.flush()
+        plans[(user, project)] = (session_from, first_day)
+        rows.append(
+            (user, project, earliest, session_from or read_from, read_from, day_of(first_day))
+        )
+    conn.exec_driver_sql(f"DELETE FROM {_KEYS}")
+    columns = ("user_id", "project_id", "earliest", "session_from", "read_from", "first_day")
+    insert_rows(conn, _KEYS, columns, rows)
+    # Keys drive every join (SQLite has no statistics on the temporary table:
+    # CROSS JOIN fixes the loop order there).
+    join = "JOIN" if postgres else "CROSS JOIN"
+    match = "x.workspace_id = :ws AND x.user_id = k.user_id AND x.project_id = k.project_id"
+    for table, row_id, condition in (
+        ("sessions", "id", "x.started_at >= k.session_from"),
+        ("daily_activity", "ctid" if postgres else "rowid", "x.day >= k.first_day"),
+    ):
+        conn.execute(
+            text(
+                f"DELETE FROM {table} WHERE {row_id} IN (SELECT x.{row_id} FROM {_KEYS} k"
+                f" {join} {table} x ON {match} AND {condition})"
+            ),
+            ws,
+        )
+    events = conn.execute(
+        text(
+            f"SELECT k.user_id, k.project_id, x.occurred_at, x.type, x.device FROM {_KEYS} k"
+            f" {join} events x ON {match} AND x.occurred_at >= k.read_from"
+            " ORDER BY k.user_id, k.project_id, x.occurred_at, x.event_id"
+        ),
+        ws,
+    )
+    for (user, project), group in groupby(events, key=itemgetter(0, 1)):
+        session_from, first_day = plans[(user, project)]
+        derived.add(
+            user,
+            project,
+            [tuple(r[2:]) for r in group],
+            sessions_from=session_from,
+            days_from=first_day,
+        )
