@@ -204,4 +204,6 @@ def test_the_bank_covers_every_style_and_section() -> None:
     assert load_cases(pattern="kpis-*") and all(
         c.id.startswith("kpis-") for c in load_cases(pattern="kpis-*")
     )
-    assert {c.category for c in load_cases(pattern="ambiguous")} == {"ambiguous"}
+    matched = load_cases(pattern="ambiguous")  # a substring of the id, or the category
+    assert {c.category for c in matched} >= {"ambiguous"}
+    assert all("ambiguous" in c.id or c.category == "ambiguous" for c in matched)

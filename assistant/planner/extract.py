@@ -52,7 +52,9 @@ _INSTRUCTION = re.compile(
     r"\b(?:you are now|act as|pretend|from now on|new instructions|developer mode|debug mode|"
     r"jailbreak)\b|^\s*(?:system|assistant|developer)\s*:?\s*$"
     r"|\b(?:say|reply|respond|answer|print|output|report)\b[^.?!;]{0,40}?"
-    r"\b(?:were|was|is|are|with|as)\s+[-\d\"“']",
+    r"\b(?:were|was|is|are|with|as)\s+[-\d\"“']"
+    r"|\b(?:say|reply|respond|answer|print|output|report|write)\s+(?:only\s+|just\s+)?"
+    r"(?:zero|none|nothing|yes|no|all clear|\d[\d,.]*|[\"“'])",
     re.IGNORECASE,
 )
 """Sentences that talk to the assistant instead of asking about the data (prompt injection)."""

@@ -344,6 +344,12 @@ def _generic(question: str, mentions: list[Mention]) -> str:
     """The question with names replaced by "this account" etc., for the example search:
     the intent of "risks for Meridian Advisory" is that of "risks for this partner"."""
     text = question.lower()
+    spans: dict[tuple[int, int], Mention] = {}
+    for mention in mentions:  # namesakes: a member's reading wins ("Priya Young's projects")
+        key = (mention.start, mention.end)
+        if key not in spans or mention.kind == "member":
+            spans[key] = mention
+    mentions = list(spans.values())
     if any(m.text not in text for m in mentions):
         # The name is written with punctuation ("Acme — Pilot"): rebuild from its words.
         words = _words(question)
