@@ -1,9 +1,11 @@
 """The metrics glossary, built from docs/METRICS.md — the one place definitions are written.
 
-Entries are the page's headings and the bold-led definitions under them
-(``- **avg_session_seconds** — …``). :func:`define` finds the entries for a term:
-semantically through the vector store when one is given, else by word overlap
-with a few synonyms (visit = session, avg = mean …).
+Entries are the page's headings, the bold-led definitions under them
+(``- **avg_session_seconds** — …``) and table rows that name a field
+(``| `stickiness` | … |``). :func:`define` finds the entries for a term: an
+entry named by the question's words (or whose text holds them as a phrase)
+comes first; then semantically through the vector store when one is given,
+else by word overlap with a few synonyms (visit = session, avg = mean …).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 METRICS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "METRICS.md"
 _BOLD_LEAD = re.compile(r"^\s*(?:[-*]\s+)?\*\*([^*]+)\*\*\s*[:—–-]?\s*(.*)$")
+_TABLE_TERM = re.compile(r"^\|\s*`([^`]+)`\s*\|(.*)\|\s*$")
 _SYNONYMS = {
     "visit": "session",
     "visits": "session",
@@ -31,7 +34,10 @@ _SYNONYMS = {
     "invited": "invite",
     "tasks": "task",
 }
-_STOP = {"what", "does", "do", "is", "the", "a", "an", "of", "mean", "means", "how", "by"}
+_STOP = {
+    "what", "does", "do", "is", "the", "a", "an", "of", "mean", "means", "meaning", "how", "by",
+    "define", "definition", "explain", "counts", "as",
+}  # fmt: skip
 
 
 def _words(text: str) -> set[str]:
@@ -59,6 +65,10 @@ def entries(page: Path = METRICS_PAGE) -> tuple[dict[str, str], ...]:
         bold = _BOLD_LEAD.match(line)
         if bold:
             out.append({"term": bold.group(1).strip(), "text": bold.group(2).strip()})
+        row = _TABLE_TERM.match(line)
+        if row:
+            cells = [c.strip() for c in row.group(2).split("|") if c.strip()]
+            out.append({"term": row.group(1).strip(), "text": " — ".join(cells)})
         if line.strip():
             body.append(line.strip())
     close()
@@ -67,11 +77,15 @@ def entries(page: Path = METRICS_PAGE) -> tuple[dict[str, str], ...]:
 
 def define(term: str, store: Any = None, k: int = 2) -> list[dict[str, str]]:
     """The ``k`` glossary entries that best explain ``term``."""
+    named = _named(term)
+    if len(named) >= k:
+        return named[:k]
     if store is not None:
         try:
             found = store.search_glossary(term, k=k)
             if found:
-                return [{"term": f.term, "text": f.text} for f in found]
+                near = [{"term": f.term, "text": f.text} for f in found]
+                return (named + [e for e in near if e not in named])[:k]
         except Exception:  # fall back to words if the index is unavailable
             pass
     wanted = _words(term)
@@ -81,4 +95,25 @@ def define(term: str, store: Any = None, k: int = 2) -> list[dict[str, str]]:
         in_text = len(wanted & _words(entry["text"]))
         if in_term or in_text:
             scored.append((-(3 * in_term + in_text), len(entry["text"]), index, entry))
-    return [entry for *_, entry in sorted(scored)[:k]]
+    near = [entry for *_, entry in sorted(scored)]
+    return (named + [e for e in near if e not in named])[:k]
+
+
+def _named(term: str) -> list[dict[str, str]]:
+    """Entries the question names outright: by their term, else as a phrase in their text.
+
+    Nearest-neighbour search can prefer a long passage that merely mentions a
+    word over the short entry that *is* the word ("stickiness" → the DAU/MAU row).
+    """
+    wanted = _words(term)
+    by_term = [
+        (-len(words), index, entry)
+        for index, entry in enumerate(entries())
+        if (words := _words(entry["term"])) and words <= wanted
+    ]
+    if by_term:
+        return [entry for *_, entry in sorted(by_term)]
+    phrase = " ".join(w for w in re.findall(r"[a-z0-9]+", term.lower()) if w not in _STOP)
+    if phrase.count(" ") < 1:
+        return []
+    return [e for e in entries() if phrase in e["text"].lower()]
