@@ -23,3 +23,13 @@ def test_the_glossary_explains_the_core_terms() -> None:
     terms = {e["term"] for e in entries()}
     assert {"session", "avg_session_seconds", "as_of", "drifting user"} <= terms
     assert define("what does avg visit duration mean?")[0]["term"] == "avg_session_seconds"
+
+
+def test_a_term_named_outright_is_defined_by_its_own_entry() -> None:
+    from tools.glossary import define
+
+    assert define("what does stickiness mean")[0]["term"] == "stickiness"
+    assert "dau" in define("what does stickiness mean")[0]["text"]
+    assert define("what is activation")[0]["term"] == "Activation"
+    # a phrase that is nobody's term still finds the entries whose text uses it
+    assert define("invite conversion") and define("xyzzy plugh") == []

@@ -106,13 +106,9 @@ def _named(term: str) -> list[dict[str, str]]:
     word over the short entry that *is* the word ("stickiness" → the DAU/MAU row).
     """
     wanted = _words(term)
-    by_term = [
-        (-len(words), index, entry)
-        for index, entry in enumerate(entries())
-        if (words := _words(entry["term"])) and words <= wanted
-    ]
+    by_term = [entry for entry in entries() if wanted and _words(entry["term"]) == wanted]
     if by_term:
-        return [entry for *_, entry in sorted(by_term)]
+        return by_term
     phrase = " ".join(w for w in re.findall(r"[a-z0-9]+", term.lower()) if w not in _STOP)
     if phrase.count(" ") < 1:
         return []
