@@ -18,6 +18,7 @@ figure comes from a section or lookup called with that scope:
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -171,9 +172,16 @@ class WeekData:
 
     def __init__(self) -> None:
         self._ranks: dict[tuple[int, str], dict[str, leaderboard.LeaderboardRow]] = {}
+        self._lock = threading.Lock()  # digests of a run are built in several threads
 
     def ranks(self, conn: Connection, scope: Scope, key: str) -> dict[str, Any]:
         cache_key = (scope.workspace_id, key)
+        with self._lock:
+            return self._ranks_locked(conn, scope, cache_key)
+
+    def _ranks_locked(
+        self, conn: Connection, scope: Scope, cache_key: tuple[int, str]
+    ) -> dict[str, Any]:
         if cache_key not in self._ranks:
             unfiltered = Scope(scope.workspace_id, scope.as_of, scope.window)
             board = leaderboard.compute(conn, unfiltered, page_size=1_000_000)
