@@ -217,7 +217,8 @@ def test_a_run_with_a_model_mails_its_grounded_summary(sqlite_db: Db, tmp_path: 
     with SmtpSink() as sink, LLMStub() as stub:
         stub.enqueue(Completion(content=said), Completion(content="Nova had 99 visits."))
         stub.enqueue(Completion(content="Nova had 98 visits."))
-        settings = DigestSettings(smtp_host="127.0.0.1", smtp_port=sink.port, secret="k")
+        # One worker: the stub answers in arrival order, so the two digests must not race.
+        settings = DigestSettings(smtp_host="127.0.0.1", smtp_port=sink.port, secret="k", workers=1)
         service = DigestService(sqlite_db.engine, ws, "default", settings, llm_settings(stub))
         report = service.send(week=parse_week(WEEK))
     sources = {o.member_id: (o.status, o.summary_source) for o in report.outcomes}
