@@ -130,6 +130,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--recipients", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=DigestSettings.workers)
     args = parser.parse_args()
 
     database = cached_database(args.events)
@@ -137,7 +138,11 @@ def main() -> None:
     with engine.connect() as conn:
         ws = workspace_id(conn, create=False)
     owners = subscribe_synthetic(engine, ws, args.recipients)
-    print(f"{args.recipients} subscriptions over {len(owners)} owners; week {WEEK}", flush=True)
+    print(
+        f"{args.recipients} subscriptions over {len(owners)} owners; week {WEEK}; "
+        f"{args.workers} worker(s)",
+        flush=True,
+    )
 
     phases: dict[str, list[float]] = defaultdict(list)
     for name in ("build_content", "summarize", "trend_png", "build_message"):
@@ -151,7 +156,11 @@ def main() -> None:
     controller.start()
     try:
         settings = DigestSettings(
-            smtp_host="127.0.0.1", smtp_port=port, secret="bench", base_url="http://bench"
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            secret="bench",
+            base_url="http://bench",
+            workers=args.workers,
         )
 
         def mailer(settings: DigestSettings) -> SmtpMailer:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from metrics.db import workspace_id
 from metrics.ingest import import_folder
@@ -116,11 +117,29 @@ def free_port() -> int:
 
 
 class SmtpSink:
-    """aiosmtpd on 127.0.0.1 and a free port, in its own thread."""
+    """aiosmtpd on 127.0.0.1 and a free port, in its own thread.
 
-    def __init__(self) -> None:
+    ``login=(user, password)`` makes it require SMTP AUTH (over plain TCP: loopback only).
+    """
+
+    def __init__(self, login: tuple[str, str] | None = None) -> None:
         self.handler = SinkHandler()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=free_port())
+        options: dict[str, Any] = {}
+        if login:
+            expected = (login[0].encode(), login[1].encode())
+
+            def authenticator(server, session, envelope, mechanism, data) -> AuthResult:
+                ok = isinstance(data, LoginPassword) and (data.login, data.password) == expected
+                return AuthResult(success=ok, handled=False)
+
+            options = {
+                "auth_required": True,
+                "auth_require_tls": False,
+                "authenticator": authenticator,
+            }
+        self.controller = Controller(
+            self.handler, hostname="127.0.0.1", port=free_port(), **options
+        )
 
     @property
     def port(self) -> int:

@@ -217,7 +217,8 @@ def test_a_run_with_a_model_mails_its_grounded_summary(sqlite_db: Db, tmp_path: 
     with SmtpSink() as sink, LLMStub() as stub:
         stub.enqueue(Completion(content=said), Completion(content="Nova had 99 visits."))
         stub.enqueue(Completion(content="Nova had 98 visits."))
-        settings = DigestSettings(smtp_host="127.0.0.1", smtp_port=sink.port, secret="k")
+        # One worker: the stub answers in arrival order, so the two digests must not race.
+        settings = DigestSettings(smtp_host="127.0.0.1", smtp_port=sink.port, secret="k", workers=1)
         service = DigestService(sqlite_db.engine, ws, "default", settings, llm_settings(stub))
         report = service.send(week=parse_week(WEEK))
     sources = {o.member_id: (o.status, o.summary_source) for o in report.outcomes}
@@ -226,3 +227,28 @@ def test_a_run_with_a_model_mails_its_grounded_summary(sqlite_db: Db, tmp_path: 
     assert said in ann
     dee = sink.handler.to("dee@co.example")[0].get_body(("plain",)).get_content()
     assert "99" not in dee and "98" not in dee and "Week 2026-W10:" in dee
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtp_login_is_used_and_bad_credentials_are_permanent() -> None:
+    from email.message import EmailMessage
+
+    from assistant.digest.delivery import DeliveryError, SmtpMailer
+    from tests.digest_support import SmtpSink
+
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@pp.test", "b@pp.test", "hi"
+    message.set_content("hello")
+    with SmtpSink(login=("digest", "s3cret")) as sink:
+        base = DigestSettings(smtp_host="127.0.0.1", smtp_port=sink.port)
+        with SmtpMailer(base.replace(smtp_user="digest", smtp_password="s3cret")) as mailer:
+            mailer.send(message)
+        assert len(sink.handler.messages) == 1
+        wrong = base.replace(smtp_user="digest", smtp_password="wrong")
+        with SmtpMailer(wrong) as mailer, pytest.raises(DeliveryError, match="535") as failed:
+            mailer.send(message)
+        assert failed.value.transient is False
+        # No login where the server requires one.
+        with SmtpMailer(base) as mailer, pytest.raises(DeliveryError, match="530"):
+            mailer.send(message)
+    assert len(sink.handler.messages) == 1

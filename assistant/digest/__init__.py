@@ -7,7 +7,7 @@ subscriptions and the scheduler.
 | ``weeks`` | ISO weeks; when a subscription's digest is due |
 | ``settings`` | SMTP, links, signing and retry settings from the environment |
 | ``store`` | subscriptions and the exactly-once ledger |
-| ``content`` | what one recipient's digest says (sections and lookups only) |
+| ``model``, ``content`` | the digest as data; building it (sections and lookups only) |
 | ``summary`` | the model's paragraph under the grounding check, or the template |
 | ``chart``, ``render`` | the PNG trend chart; HTML/text parts and the MIME message |
 | ``tokens`` | signed unsubscribe tokens |

@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from assistant.digest.content import TrendPoint
+from assistant.digest.model import TrendPoint
 
 BLUE = "#2563eb"
 GREY = "#94a3b8"

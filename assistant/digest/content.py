@@ -18,13 +18,23 @@ figure comes from a section or lookup called with that scope:
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import threading
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import BaseModel
 from sqlalchemy import Connection
 
+from assistant.digest.model import (
+    Card,
+    ChaseTask,
+    ChaseUser,
+    DigestContent,
+    MemberLink,
+    Risk,
+    TrendPoint,
+    Win,
+)
 from assistant.digest.store import Subscription, members
 from assistant.digest.weeks import IsoWeek
 from metrics.lookups_never import never_logged_in
@@ -58,122 +68,22 @@ SIGNAL_LABELS = {
 }
 
 
-class Card(BaseModel):
-    key: str
-    label: str
-    value: int | float | None
-    previous: int | float | None
-    change_pct: float | None
-
-
-class Risk(BaseModel):
-    signal: str
-    label: str
-    entity_type: str
-    entity_id: str
-    entity: str
-    account: str | None
-    severity: str
-    rule: str
-    numbers: dict[str, Any]
-    next_step: str
-    link: str
-
-
-class Win(BaseModel):
-    kind: str
-    """``went_live`` or ``climbed``."""
-    entity_id: str
-    entity: str
-    account: str | None = None
-    went_live_on: date | None = None
-    rank: int | None = None
-    previous_rank: int | None = None
-    score: float | None = None
-    link: str
-
-
-class ChaseUser(BaseModel):
-    user_id: str
-    user: str
-    email: str | None
-    account: str
-    portal: str
-    days_since_invite: int
-
-
-class ChaseTask(BaseModel):
-    task_id: str
-    task: str
-    project: str
-    account: str
-    assignee: str | None
-    due_on: date
-    days_overdue: int
-
-
-class TrendPoint(BaseModel):
-    week: date
-    """The Monday of the ISO week."""
-    sessions: int
-    unique_users: int
-
-
-class MemberLink(BaseModel):
-    member_id: str
-    name: str
-    link: str
-
-
-class DigestContent(BaseModel):
-    """Everything a digest shows; ``facts()`` is what the summary may quote."""
-
-    workspace: str
-    week: str
-    first_day: date
-    last_day: date
-    recipient_id: str
-    recipient: str
-    email: str
-    team: list[MemberLink]
-    """The team's members for a manager's digest; empty for an own-book digest."""
-    cards: list[Card]
-    risks: list[Risk]
-    risks_total: int
-    risks_by_severity: dict[str, int]
-    wins: list[Win]
-    never_logged_in: list[ChaseUser]
-    never_logged_in_total: int
-    overdue_tasks: list[ChaseTask]
-    overdue_tasks_total: int
-    trend: list[TrendPoint]
-    dashboard_link: str
-    unsubscribe_link: str = ""
-
-    def card(self, key: str) -> Card:
-        return next(c for c in self.cards if c.key == key)
-
-    def facts(self) -> dict[str, Any]:
-        """The figures a summary may state (links and addresses left out)."""
-        data = self.model_dump(
-            mode="json",
-            exclude={"dashboard_link", "unsubscribe_link", "email", "team"},
-        )
-        for group in ("risks", "wins"):
-            for item in data[group]:
-                item.pop("link", None)
-        return data
-
-
 class WeekData:
     """What every recipient of one week shares: the workspace leaderboards (this week and
     the week before), computed once per run instead of once per recipient."""
 
     def __init__(self) -> None:
         self._ranks: dict[tuple[int, str], dict[str, leaderboard.LeaderboardRow]] = {}
+        self._lock = threading.Lock()  # digests of a run are built in several threads
 
     def ranks(self, conn: Connection, scope: Scope, key: str) -> dict[str, Any]:
         cache_key = (scope.workspace_id, key)
+        with self._lock:
+            return self._ranks_locked(conn, scope, cache_key)
+
+    def _ranks_locked(
+        self, conn: Connection, scope: Scope, cache_key: tuple[int, str]
+    ) -> dict[str, Any]:
         if cache_key not in self._ranks:
             unfiltered = Scope(scope.workspace_id, scope.as_of, scope.window)
             board = leaderboard.compute(conn, unfiltered, page_size=1_000_000)
@@ -392,4 +302,12 @@ def _trend(conn: Connection, scope: Scope) -> list[TrendPoint]:
     ]
 
 
-__all__ = ["DigestContent", "WeekData", "build_content", "dashboard_url", "week_scope"]
+__all__ = [
+    "CARD_LABELS",
+    "DigestContent",
+    "TrendPoint",
+    "WeekData",
+    "build_content",
+    "dashboard_url",
+    "week_scope",
+]

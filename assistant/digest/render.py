@@ -20,7 +20,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from assistant.answers import PROMPTS, change, day, num, pct, secs
-from assistant.digest.content import DigestContent
+from assistant.digest.model import DigestContent
 from assistant.digest.summary import Summary
 
 

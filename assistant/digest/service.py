@@ -8,8 +8,11 @@ next. See :mod:`assistant.digest.store` for the exactly-once protocol.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -31,6 +34,7 @@ from assistant.digest.weeks import IsoWeek, due_week, last_complete_week
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
+_CHART_LOCK = threading.Lock()
 
 
 class Mailer(Protocol):
@@ -67,6 +71,10 @@ class RunReport:
     def line(self) -> str:
         parts = [f"{self.count(s)} {s}" for s in ("sent", "skipped", "in_doubt", "failed")]
         return f"digests {self.week or '(due weeks)'}: " + ", ".join(parts)
+
+
+Job = Future[tuple[EmailMessage, str]]
+"""A digest being built: the message and where its summary came from."""
 
 
 @dataclass
@@ -123,7 +131,9 @@ class DigestService:
                 shared=shared,
             )
         content.unsubscribe_link = self.unsubscribe_link(subscription.member.member_id)
-        return Prepared(content, self._summarize(content), trend_png(content.trend))
+        with _CHART_LOCK:  # matplotlib's font caches are not thread-safe
+            png = trend_png(content.trend)
+        return Prepared(content, self._summarize(content), png)
 
     def _summarize(self, content: DigestContent) -> Summary:
         """The summary; the chat model is built once per service, not once per recipient."""
@@ -198,14 +208,37 @@ class DigestService:
     def send_targets(
         self, targets: Sequence[tuple[Subscription, IsoWeek]], label: str | None = None
     ) -> RunReport:
+        """Claim in order, build in ``settings.workers`` threads, deliver in order.
+
+        Claims, attempt counts and SMTP stay on this thread, so the ledger protocol is
+        the same as a sequential run; only building (SQL reads, the summary) runs in
+        parallel. At most ``2 × workers`` digests are claimed and not yet delivered.
+        """
         report = RunReport(label or (targets[0][1].label if targets else None))
         shared = WeekData()
+        workers = self.settings.workers
         mailer = self.mailer_factory(self.settings)
+        results: dict[int, Outcome] = {}
+        pending: deque[tuple[int, dict[str, str], store.Claim, Job]] = deque()
         try:
-            for subscription, week in targets:
-                report.outcomes.append(self._send_one(mailer, subscription, week, shared))
+            with ThreadPoolExecutor(workers, thread_name_prefix="digest") as pool:
+                for index, (subscription, week) in enumerate(targets):
+                    claimed = self._claim(subscription, week)
+                    if isinstance(claimed, Outcome):
+                        results[index] = claimed
+                        continue
+                    base, claim = claimed
+                    job = pool.submit(self._build, subscription, week, claim, shared)
+                    pending.append((index, base, claim, job))
+                    while len(pending) >= 2 * workers:
+                        index, outcome = self._finish(mailer, *pending.popleft())
+                        results[index] = outcome
+                while pending:
+                    index, outcome = self._finish(mailer, *pending.popleft())
+                    results[index] = outcome
         finally:
             mailer.close()
+        report.outcomes = [results[i] for i in sorted(results)]
         log.info(report.line())
         return report
 
@@ -214,9 +247,10 @@ class DigestService:
         safe = "".join(ch if ch.isalnum() else "-" for ch in member_id)[:40]
         return make_msgid(idstring=f"digest.{week.label}.{safe}", domain=domain)
 
-    def _send_one(
-        self, mailer: Mailer, subscription: Subscription, week: IsoWeek, shared: WeekData
-    ) -> Outcome:
+    def _claim(
+        self, subscription: Subscription, week: IsoWeek
+    ) -> Outcome | tuple[dict[str, str], store.Claim]:
+        """The claim to send with, or the outcome that says why not."""
         member = subscription.member
         base = {"member_id": member.member_id, "email": member.email or "", "week": week.label}
         if not member.email:
@@ -232,21 +266,39 @@ class DigestService:
         if claim.digest_id is None:
             status = "in_doubt" if claim.in_doubt else "skipped"
             return Outcome(**base, status=status, error=claim.reason, message_id=claim.message_id)
+        return base, claim
+
+    def _build(
+        self, subscription: Subscription, week: IsoWeek, claim: store.Claim, shared: WeekData
+    ) -> tuple[EmailMessage, str]:
+        """The message to send and where its summary came from (runs in a worker thread)."""
+        prepared = self.prepare(subscription, week, shared)
+        message = build_message(
+            prepared.content,
+            prepared.summary,
+            prepared.png,
+            sender=self.settings.sender,
+            message_id=claim.message_id,
+        )
+        return message, prepared.summary.source
+
+    def _finish(
+        self,
+        mailer: Mailer,
+        index: int,
+        base: dict[str, str],
+        claim: store.Claim,
+        job: Job,
+    ) -> tuple[int, Outcome]:
+        assert claim.digest_id is not None
         try:
-            prepared = self.prepare(subscription, week, shared)
-            message = build_message(
-                prepared.content,
-                prepared.summary,
-                prepared.png,
-                sender=self.settings.sender,
-                message_id=claim.message_id,
-            )
+            message, source = job.result()
         except Exception as exc:  # a broken digest must not stop the others
-            log.exception("digest for %s (%s) could not be built", member.member_id, week)
+            log.error("digest for %s (%s) could not be built: %r", base["member_id"], exc, exc)
             error = f"could not build the digest: {type(exc).__name__}: {exc}"
             store.record_error(self.engine, claim.digest_id, error, final=True)
-            return Outcome(**base, status="failed", error=error, message_id=claim.message_id)
-        return self._deliver(mailer, message, claim.digest_id, base, prepared.summary.source)
+            return index, Outcome(**base, status="failed", error=error, message_id=claim.message_id)
+        return index, self._deliver(mailer, message, claim.digest_id, base, source)
 
     def _deliver(
         self, mailer: Mailer, message: EmailMessage, digest_id: int, base: dict, source: str

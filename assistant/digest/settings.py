@@ -17,6 +17,7 @@ Validated once; a bad value raises :class:`DigestSettingsError` naming the varia
 ``PORTALPULSE_SECRET``             key of the unsubscribe-link signatures; when unset a
                                    generated key is kept in the database
 ``PORTALPULSE_DIGEST_SCHEDULER``   ``1`` starts the weekly scheduler in ``serve``
+``PORTALPULSE_DIGEST_WORKERS``     threads that build digests in a run, default 2
 =================================  ===================================================
 """
 
@@ -55,6 +56,8 @@ class DigestSettings:
     base_url: str = "http://127.0.0.1:8000"
     secret: str | None = field(default=None, repr=False)
     scheduler: bool = False
+    workers: int = 2
+    """Threads building digests in parallel (SQL reads, summaries); sending stays serial."""
 
     def __post_init__(self) -> None:
         if self.smtp_tls not in TLS_MODES:
@@ -73,6 +76,8 @@ class DigestSettings:
             _fail("PORTALPULSE_SMTP_MAX_ATTEMPTS", "must be a whole number >= 1", self.max_attempts)
         if self.backoff_s < 0:
             _fail("PORTALPULSE_SMTP_BACKOFF_S", "must be a number >= 0", self.backoff_s)
+        if not 1 <= self.workers <= 32:
+            _fail("PORTALPULSE_DIGEST_WORKERS", "must be a whole number from 1 to 32", self.workers)
         if not self.base_url.startswith(("http://", "https://")):
             _fail("PORTALPULSE_BASE_URL", "must be an http:// or https:// URL", self.base_url)
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
@@ -104,6 +109,7 @@ class DigestSettings:
             "base_url": get("PORTALPULSE_BASE_URL") or cls.base_url,
             "secret": get("PORTALPULSE_SECRET"),
             "scheduler": _flag(get, "PORTALPULSE_DIGEST_SCHEDULER"),
+            "workers": _number(get, "PORTALPULSE_DIGEST_WORKERS", cls.workers, int),
         }
         values.update(overrides)
         return cls(**values)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.answers import render
-from assistant.digest.content import DigestContent
+from assistant.digest.model import DigestContent
 from assistant.grounding import check
 from assistant.settings import Settings
 
