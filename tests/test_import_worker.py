@@ -23,6 +23,7 @@ def worker_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     if request.param == "stream":
         monkeypatch.setattr(parallel, "WORKERS", 1)
     else:
+        monkeypatch.setattr(parallel, "WORKERS", 2)  # whatever this machine's cores
         monkeypatch.setattr(parallel, "BLOCK_BYTES", 64)  # a few lines per block
     return request.param
 

@@ -7,12 +7,12 @@ is bounded (at most ``depth`` batches in flight), and errors travel with the
 batches so they are reported exactly as in the single-process path. The worker
 never touches the database connection it inherits.
 
-Parsing costs more than writing, so a file that holds no quote character —
-where every newline ends a record — is cut into blocks at newlines and parsed
-by two workers taking turns (block 0, 2, 4 … and 1, 3, 5 …); the main process
-reads their queues in block order, so rows still arrive in file order. A file
-with quotes (a quoted field may hold a newline) is read by one worker, as a
-stream.
+Parsing costs more than writing, so on a machine with three or more cores a
+file that holds no quote character — where every newline ends a record — is
+cut into blocks at newlines and parsed by two workers taking turns (block 0,
+2, 4 … and 1, 3, 5 …); the main process reads their queues in block order, so
+rows still arrive in file order. A file with quotes (a quoted field may hold a
+newline) is read by one worker, as a stream.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import csv
 import io
 import mmap
 import multiprocessing
+import os
 import queue as queue_module
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,7 +36,9 @@ PARALLEL_MIN_BYTES = 16 * 2**20
 """Smaller files are parsed in-process: forking would cost more than it saves."""
 BLOCK_BYTES = 4 * 2**20
 """Size of the blocks that block-parsing workers take turns on."""
-WORKERS = 2
+WORKERS = 2 if (os.cpu_count() or 1) >= 3 else 1
+"""Block-parsing workers: two only when the main process and both have a core each.
+On two cores the import is CPU-bound already and a second parser measured no gain."""
 
 
 @dataclass
