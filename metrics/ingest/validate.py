@@ -91,52 +91,6 @@ class RowValidator:
                 ok = False
         return values if ok else None
 
-    def clean_batch(self, raws: Sequence[Sequence[str]]) -> list[tuple[object, ...]] | None:
-        """All rows parsed at once, column by column — or None if any row has a problem.
-
-        The fast path for large files: one pass per column with ``map`` instead
-        of a Python loop per cell. It only says *whether* the batch is clean;
-        on None the caller runs the rows through :meth:`__call__`, which finds
-        and reports each problem exactly as before.
-        """
-        width = self.width
-        if not raws or any(len(raw) != width for raw in raws):
-            return None  # short or long rows: let the row path decide what they mean
-        columns = list(zip(*raws, strict=True))
-        parsed: list[Sequence[object]] = []
-        for _name, index, parse, required, refs, _label, empty in self.columns:
-            if index == -1:
-                if required:
-                    return None
-                parsed.append((empty,) * len(raws))
-                continue
-            values: list[object] = list(map(str.strip, columns[index]))
-            distinct = set(values)
-            has_empty = "" in distinct
-            if has_empty:
-                if required:
-                    return None
-                distinct.discard("")
-            if refs is not None and not refs.issuperset(distinct):
-                return None
-            if parse is not None:
-                try:
-                    if len(distinct) * 8 < len(values):  # enums and ids: parse each value once
-                        table = {value: parse(value) for value in distinct}
-                        table[""] = empty
-                        values = list(map(table.__getitem__, values))
-                    else:
-                        values = [parse(v) if v else empty for v in values]
-                except ValueError:
-                    return None
-            elif has_empty:
-                values = [v if v else empty for v in values]
-            parsed.append(values)
-        for indexes, _blame, test in self.checks:
-            if any(map(test, *(parsed[i] for i in indexes))):
-                return None
-        return list(zip(*parsed, strict=True))
-
     def key(self, raw: Sequence[str]) -> str:
         """The row's id as written (stripped), or ``""``."""
         return raw[self.key_index].strip() if self.key_index < len(raw) else ""
