@@ -111,10 +111,12 @@ class Settings:
             "base_url": base_url,
             "api_key": api_key,
             "tool_calling": (get("PORTALPULSE_TOOL_CALLING") or cls.tool_calling).lower(),
-            "timeout_s": _number(get, "PORTALPULSE_TIMEOUT_S", cls.timeout_s, float),
-            "max_retries": _number(get, "PORTALPULSE_MAX_RETRIES", cls.max_retries, int),
-            "max_tool_calls": _number(get, "PORTALPULSE_MAX_TOOL_CALLS", cls.max_tool_calls, int),
-            "deadline_s": _number(get, "PORTALPULSE_DEADLINE_S", cls.deadline_s, float),
+            "timeout_s": env_number(get, "PORTALPULSE_TIMEOUT_S", cls.timeout_s, float),
+            "max_retries": env_number(get, "PORTALPULSE_MAX_RETRIES", cls.max_retries, int),
+            "max_tool_calls": env_number(
+                get, "PORTALPULSE_MAX_TOOL_CALLS", cls.max_tool_calls, int
+            ),
+            "deadline_s": env_number(get, "PORTALPULSE_DEADLINE_S", cls.deadline_s, float),
         }
         values.update(overrides)
         return cls(**values)
@@ -124,7 +126,10 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-def _number(get: Any, name: str, default: float, kind: type) -> Any:
+def env_number(
+    get: Any, name: str, default: Any, kind: type, error: type[ValueError] = SettingsError
+) -> Any:
+    """The environment variable ``name`` as ``kind``, ``default`` when unset; ``error`` if not."""
     raw = get(name)
     if raw is None:
         return default
@@ -132,7 +137,8 @@ def _number(get: Any, name: str, default: float, kind: type) -> Any:
         return kind(raw)
     except ValueError:
         what = "a whole number" if kind is int else "a number"
-        raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
+        raise error(f"{name} must be {what}, got {raw!r}") from None
+
 
 
 def _fail(variable: str, rule: str, value: object) -> None:

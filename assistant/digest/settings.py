@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Any, Literal
 
+from assistant.settings import env_number
+
 TlsMode = Literal["none", "starttls", "ssl"]
 TLS_MODES: tuple[str, ...] = ("none", "starttls", "ssl")
 _DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
@@ -120,14 +122,7 @@ class DigestSettings:
 
 
 def _number(get: Any, name: str, default: Any, kind: type) -> Any:
-    raw = get(name)
-    if raw is None:
-        return default
-    try:
-        return kind(raw)
-    except ValueError:
-        what = "a whole number" if kind is int else "a number"
-        raise DigestSettingsError(f"{name} must be {what}, got {raw!r}") from None
+    return env_number(get, name, default, kind, DigestSettingsError)
 
 
 def _flag(get: Any, name: str) -> bool:
