@@ -140,7 +140,6 @@ def env_number(
         raise error(f"{name} must be {what}, got {raw!r}") from None
 
 
-
 def _fail(variable: str, rule: str, value: object) -> None:
     raise SettingsError(f"{variable} {rule}, got {value!r}")
 
