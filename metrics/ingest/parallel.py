@@ -183,6 +183,50 @@ def _stop(worker: BaseProcess) -> None:
     worker.join()
 
 
+class _Batches:
+    """A worker's validator and the chunk it fills; errors travel with the chunk."""
+
+    def __init__(
+        self,
+        channel: multiprocessing.Queue,
+        spec_name: str,
+        header: list[str],
+        known: dict[str, set[str]],
+        unchecked: set[str],
+        error_budget: int,
+        batch: int,
+    ) -> None:
+        self.channel = channel
+        self.budget = error_budget
+        self.batch = batch
+        self.chunk = Chunk()
+        self.errors_seen = 0
+        spec = FILES_BY_NAME[spec_name]
+        self.validate = RowValidator(spec, header, known.__getitem__, unchecked, self.error)
+
+    def error(self, line: int, column: str | None, message: str) -> None:
+        self.errors_seen += 1
+        self.chunk.errors.append((line, column, message))
+
+    @property
+    def spent(self) -> bool:
+        """The error budget is used up: stop reading."""
+        return self.errors_seen >= self.budget
+
+    def add(self, line: int, raw: list[str], position: int) -> None:
+        """Validate one row; send the chunk once it holds a batch of rows or errors."""
+        values = self.validate(line, raw)
+        if values is not None and not self.errors_seen:
+            self.chunk.rows.append(values)
+        if len(self.chunk.rows) >= self.batch or len(self.chunk.errors) >= self.batch:
+            self.send(position)
+
+    def send(self, position: int, *, done: bool = False, block_end: bool = False) -> None:
+        chunk, self.chunk = self.chunk, Chunk()
+        chunk.position, chunk.done, chunk.block_end = position, done, block_end
+        self.channel.put(chunk)
+
+
 def _work_blocks(
     channel: multiprocessing.Queue,
     path: Path,
@@ -196,49 +240,30 @@ def _work_blocks(
     turn: int,
 ) -> None:
     """Parse every ``WORKERS``-th block, numbering lines from the newlines before it."""
-    chunk = Chunk()
-    errors_seen = 0
-
-    def error(line: int, column: str | None, message: str) -> None:
-        nonlocal errors_seen
-        errors_seen += 1
-        chunk.errors.append((line, column, message))
-
-    validate = RowValidator(FILES_BY_NAME[spec_name], header, known.__getitem__, unchecked, error)
+    out = _Batches(channel, spec_name, header, known, unchecked, error_budget, batch)
     with path.open("rb") as binary, mmap.mmap(binary.fileno(), 0, access=mmap.ACCESS_READ) as data:
         line_base = 1  # the header's line
         counted_to = blocks[0][0]
         for number in range(turn, len(blocks), WORKERS):
             start, end = blocks[number]
             line_base += data[counted_to:start].count(b"\n")
-            raw = data[start:end]
-            line_base_next = line_base + raw.count(b"\n")
             counted_to = end
-            if errors_seen < error_budget:
+            raw = data[start:end]
+            if not out.spent:
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     line = line_base + raw.count(b"\n", 0, exc.start) + 1
-                    error(line, None, f"not UTF-8 text: {_bad_byte(raw, exc.start)}")
+                    out.error(line, None, f"not UTF-8 text: {_bad_byte(raw, exc.start)}")
                 else:
                     reader = csv.reader(io.StringIO(text, newline=""))
                     for values in reader:
-                        if not values or (len(values) == 1 and not values[0].strip()):
-                            continue
-                        parsed = validate(line_base + reader.line_num, values)
-                        if parsed is not None and not errors_seen:
-                            chunk.rows.append(parsed)
-                        if errors_seen >= error_budget:
-                            break
-                        if len(chunk.rows) >= batch or len(chunk.errors) >= batch:
-                            chunk.position = start
-                            channel.put(chunk)
-                            chunk = Chunk()
-            line_base = line_base_next
-            chunk.position = end
-            chunk.block_end = True
-            channel.put(chunk)
-            chunk = Chunk()
+                        if values and (len(values) > 1 or values[0].strip()):
+                            out.add(line_base + reader.line_num, values, start)
+                            if out.spent:
+                                break
+            line_base += raw.count(b"\n")
+            out.send(end, block_end=True)
 
 
 def _bad_byte(raw: bytes, at: int) -> str:
@@ -257,31 +282,16 @@ def _work(
     error_budget: int,
     batch: int,
 ) -> None:
-    chunk = Chunk()
-    errors_seen = 0
-
-    def error(line: int, column: str | None, message: str) -> None:
-        nonlocal errors_seen
-        errors_seen += 1
-        chunk.errors.append((line, column, message))
-
-    validate = RowValidator(FILES_BY_NAME[spec_name], header, known.__getitem__, unchecked, error)
+    """Parse the whole file as a stream (any CSV, quoted newlines included)."""
+    out = _Batches(channel, spec_name, header, known, unchecked, error_budget, batch)
     position = 0
 
     def tick(at: int) -> None:
         nonlocal position
         position = at
 
-    for line, raw in read_rows(path, error, tick, every=batch):
-        values = validate(line, raw)
-        if values is not None and not errors_seen:
-            chunk.rows.append(values)
-        if errors_seen >= error_budget:
+    for line, raw in read_rows(path, out.error, tick, every=batch):
+        out.add(line, raw, position)
+        if out.spent:
             break
-        if len(chunk.rows) >= batch or len(chunk.errors) >= batch:
-            chunk.position = position
-            channel.put(chunk)
-            chunk = Chunk()
-    chunk.position = path.stat().st_size
-    chunk.done = True
-    channel.put(chunk)
+    out.send(path.stat().st_size, done=True)
