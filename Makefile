@@ -1,9 +1,9 @@
-.PHONY: run test lint format bench
+.PHONY: run test lint format eval bench bench-metrics bench-ask bench-api bench-digest
 
-run:     ## install, load the demo data, show it
+run:     ## install, load the demo data if the database is empty, serve dashboard + API on :8000
 	scripts/run
 
-test:    ## install with dev extras, lint, run every test
+test:    ## install with dev extras, lint, run every test, then the offline eval (>= 95%)
 	scripts/test
 
 lint:
@@ -12,5 +12,20 @@ lint:
 format:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
-bench:   ## ingest benchmark (1M events); see bench/README.md
+eval:    ## the assistant's question bank, offline; see evals/README.md
+	.venv/bin/portalpulse eval --provider offline
+
+bench:   ## ingest benchmark (1M events); figures in bench/README.md
 	.venv/bin/python bench/ingest.py
+
+bench-metrics:  ## dashboard on 10M events (builds bench/out/ once, minutes)
+	.venv/bin/python bench/metrics.py
+
+bench-ask:
+	.venv/bin/python bench/ask.py
+
+bench-api:
+	.venv/bin/python bench/api.py
+
+bench-digest:   ## 500 recipients on the 10M-event database
+	.venv/bin/python bench/digest.py
