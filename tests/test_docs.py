@@ -31,5 +31,7 @@ def test_a_term_named_outright_is_defined_by_its_own_entry() -> None:
     assert define("what does stickiness mean")[0]["term"] == "stickiness"
     assert "dau" in define("what does stickiness mean")[0]["text"]
     assert define("what is activation")[0]["term"] == "Activation"
+    # a bold-led definition keeps its whole wrapped paragraph, not only its first line
+    assert "90 days of their first invite" in define("what is activation")[0]["text"]
     # a phrase that is nobody's term still finds the entries whose text uses it
     assert define("invite conversion") and define("xyzzy plugh") == []

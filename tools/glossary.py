@@ -57,14 +57,20 @@ def entries(page: Path = METRICS_PAGE) -> tuple[dict[str, str], ...]:
         if heading and body:
             out.append({"term": heading, "text": " ".join(body).strip()})
 
+    lead: dict[str, str] | None = None  # a bold-led entry whose paragraph may go on
     for line in page.read_text(encoding="utf-8").splitlines():
         if line.startswith("#"):
             close()
-            heading, body = line.lstrip("#").strip(), []
+            heading, body, lead = line.lstrip("#").strip(), [], None
             continue
         bold = _BOLD_LEAD.match(line)
         if bold:
-            out.append({"term": bold.group(1).strip(), "text": bold.group(2).strip()})
+            lead = {"term": bold.group(1).strip(), "text": bold.group(2).strip()}
+            out.append(lead)
+        elif lead is not None and line.strip() and not line.lstrip().startswith(("- ", "* ", "|")):
+            lead["text"] = f"{lead['text']} {line.strip()}"  # its paragraph or list item wraps
+        else:
+            lead = None
         row = _TABLE_TERM.match(line)
         if row:
             cells = [c.strip() for c in row.group(2).split("|") if c.strip()]
