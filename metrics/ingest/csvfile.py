@@ -76,18 +76,18 @@ def read_rows(
                 if tick is not None and done % every == 0:
                     tick(binary.tell())
         except UnicodeDecodeError:
-            bad = first_bad_line(path)
+            with path.open("rb") as again:
+                bad = first_bad_line(again)
             error(bad.line, None, f"not UTF-8 text: {bad.reason}")
         except csv.Error as exc:
             error(reader.line_num, None, f"malformed CSV: {exc}")
 
 
-def first_bad_line(path: Path) -> NotUtf8:
-    """Where a file that failed to decode first goes wrong."""
-    with path.open("rb") as binary:
-        try:
-            for _line in utf8_lines(binary):
-                pass
-        except NotUtf8 as exc:
-            return exc
+def first_bad_line(binary: IO[bytes]) -> NotUtf8:
+    """Where text that failed to decode first goes wrong (line counted from 1)."""
+    try:
+        for _line in utf8_lines(binary):
+            pass
+    except NotUtf8 as exc:
+        return exc
     return NotUtf8(1, "undecodable text")  # pragma: no cover - only called after a failure

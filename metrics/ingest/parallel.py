@@ -29,7 +29,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from metrics.ingest.contract import FILES_BY_NAME, FileSpec
-from metrics.ingest.csvfile import read_rows
+from metrics.ingest.csvfile import first_bad_line, read_rows
 from metrics.ingest.validate import RowValidator
 
 PARALLEL_MIN_BYTES = 16 * 2**20
@@ -252,9 +252,9 @@ def _work_blocks(
             if not out.spent:
                 try:
                     text = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    line = line_base + raw.count(b"\n", 0, exc.start) + 1
-                    out.error(line, None, f"not UTF-8 text: {_bad_byte(raw, exc.start)}")
+                except UnicodeDecodeError:
+                    bad = first_bad_line(io.BytesIO(raw))
+                    out.error(line_base + bad.line, None, f"not UTF-8 text: {bad.reason}")
                 else:
                     reader = csv.reader(io.StringIO(text, newline=""))
                     for values in reader:
@@ -264,12 +264,6 @@ def _work_blocks(
                                 break
             line_base += raw.count(b"\n")
             out.send(end, block_end=True)
-
-
-def _bad_byte(raw: bytes, at: int) -> str:
-    """``byte 0xe9 at position 41``, the position counted within its line."""
-    line_start = raw.rfind(b"\n", 0, at) + 1
-    return f"byte 0x{raw[at]:02x} at position {at - line_start + 1}"
 
 
 def _work(
