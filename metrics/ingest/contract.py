@@ -73,6 +73,7 @@ def enum(*allowed: str) -> Callable[[str], str]:
         return value
 
     parse.__name__ = f"enum({', '.join(allowed)})"
+    parse.allowed = allowed  # type: ignore[attr-defined]  # read by the column-wise checks
     return parse
 
 

@@ -83,6 +83,26 @@ def read_rows(
             error(reader.line_num, None, f"malformed CSV: {exc}")
 
 
+def block_rows(block: bytes, first_line: int, error: ErrorSink) -> Iterator[tuple[int, list[str]]]:
+    """Non-blank rows of a block of whole lines that starts on line ``first_line``.
+
+    A block that is not UTF-8 reports the bad byte on its own line and yields nothing.
+    """
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        bad = first_bad_line(io.BytesIO(block))
+        error(first_line - 1 + bad.line, None, f"not UTF-8 text: {bad.reason}")
+        return
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for values in reader:
+            if values and (len(values) > 1 or values[0].strip()):
+                yield first_line - 1 + reader.line_num, values
+    except csv.Error as exc:
+        error(first_line - 1 + reader.line_num, None, f"malformed CSV: {exc}")
+
+
 def first_bad_line(binary: IO[bytes]) -> NotUtf8:
     """Where text that failed to decode first goes wrong (line counted from 1)."""
     try:

@@ -17,8 +17,6 @@ newline) is read by one worker, as a stream.
 
 from __future__ import annotations
 
-import csv
-import io
 import mmap
 import multiprocessing
 import os
@@ -29,7 +27,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from metrics.ingest.contract import FILES_BY_NAME, FileSpec
-from metrics.ingest.csvfile import first_bad_line, read_rows
+from metrics.ingest.csvfile import block_rows, read_rows
 from metrics.ingest.validate import RowValidator
 
 PARALLEL_MIN_BYTES = 16 * 2**20
@@ -250,18 +248,10 @@ def _work_blocks(
             counted_to = end
             raw = data[start:end]
             if not out.spent:
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    bad = first_bad_line(io.BytesIO(raw))
-                    out.error(line_base + bad.line, None, f"not UTF-8 text: {bad.reason}")
-                else:
-                    reader = csv.reader(io.StringIO(text, newline=""))
-                    for values in reader:
-                        if values and (len(values) > 1 or values[0].strip()):
-                            out.add(line_base + reader.line_num, values, start)
-                            if out.spent:
-                                break
+                for line, values in block_rows(raw, line_base + 1, out.error):
+                    out.add(line, values, start)
+                    if out.spent:
+                        break
             line_base += raw.count(b"\n")
             out.send(end, block_end=True)
 

@@ -13,68 +13,36 @@ session depends only on the events from its own start onwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import date
-from itertools import groupby
-from operator import itemgetter
+from itertools import islice, repeat
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection, text
 
+from metrics.ingest.derive import (
+    CAP_MS,
+    IDLE_MS,
+    Days,
+    Sessions,
+    Visit,
+    count_days,
+    kind_codes,
+    sessionize,
+    split_sessions,
+)
 from metrics.ingest.driver import insert_rows
 from metrics.models import MS_PER_DAY
 
-IDLE_MS = 30 * 60 * 1000
-"""An event at most this long after the previous one continues the session."""
-CAP_MS = 4 * 60 * 60 * 1000
-"""An event this long or longer after the session's first event starts a new one."""
+__all__ = ["CAP_MS", "IDLE_MS", "SessionKey", "Visit", "rebuild", "rebuild_all", "sessionize"]
 
 SessionKey = tuple[str, str]
 """``(user_id, project_id)``; project_id ``""`` is the partner portal."""
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-
-
-@dataclass(slots=True)
-class Visit:
-    """One session as computed from its events (times in epoch milliseconds)."""
-
-    started_at: int
-    ended_at: int
-    events: int = 0
-    logins: int = 0
-    page_views: int = 0
-    actions: int = 0
-    device: str | None = None
-
-    @property
-    def duration_ms(self) -> int:
-        return self.ended_at - self.started_at
-
-
-def sessionize(events: Iterable[tuple[int, str, str | None]]) -> Iterator[Visit]:
-    """Split one key's events ``(occurred_ms, type, device)``, sorted by time, into visits."""
-    current: Visit | None = None
-    for occurred, kind, device in events:
-        if (
-            current is None
-            or occurred - current.ended_at > IDLE_MS
-            or occurred - current.started_at >= CAP_MS
-        ):
-            if current is not None:
-                yield current
-            current = Visit(started_at=occurred, ended_at=occurred, device=device)
-        current.ended_at = occurred
-        current.events += 1
-        if kind == "login":
-            current.logins += 1
-        elif kind == "page_view":
-            current.page_views += 1
-        else:
-            current.actions += 1
-    if current is not None:
-        yield current
+WRITE_BATCH = 100_000
 
 
 def day_of(ms: int) -> date:
@@ -122,66 +90,118 @@ SESSION_COLUMNS = (
 DAY_COLUMNS = ("workspace_id", "user_id", "project_id", "day", "logins", "page_views", "actions")
 
 
-class _Derived:
-    """Computes a key's sessions and day counts and writes them in batches."""
+def write_derived(
+    conn: Connection,
+    workspace_id: int,
+    names: Sequence[SessionKey],
+    found: Sessions,
+    devices: Sequence[str | None],
+    days: Days,
+) -> None:
+    """Insert sessions (with their first event's device) and day counts.
 
-    def __init__(self, conn: Connection, workspace_id: int, batch: int = 50_000) -> None:
+    Key codes in ``found`` and ``days`` index ``names``.
+    """
+    users = np.array([user for user, _ in names], dtype=object)
+    projects = np.array([project for _, project in names], dtype=object)
+    ws = repeat(workspace_id)
+    for at in range(0, len(found), WRITE_BATCH):
+        part = slice(at, at + WRITE_BATCH)
+        key, started, ended = found.key[part], found.started_at[part], found.ended_at[part]
+        rows = zip(
+            ws,
+            users[key].tolist(),
+            projects[key].tolist(),
+            started.tolist(),
+            ended.tolist(),
+            (ended - started).tolist(),
+            found.events[part].tolist(),
+            found.logins[part].tolist(),
+            found.page_views[part].tolist(),
+            found.actions[part].tolist(),
+            devices[part],
+            strict=False,  # the workspace id repeats
+        )
+        insert_rows(conn, "sessions", SESSION_COLUMNS, list(rows))
+    for at in range(0, len(days), WRITE_BATCH):
+        part = slice(at, at + WRITE_BATCH)
+        key = days.key[part]
+        rows = zip(
+            ws,
+            users[key].tolist(),
+            projects[key].tolist(),
+            days.day[part].astype("datetime64[D]").tolist(),
+            days.logins[part].tolist(),
+            days.page_views[part].tolist(),
+            days.actions[part].tolist(),
+            strict=False,  # the workspace id repeats
+        )
+        insert_rows(conn, "daily_activity", DAY_COLUMNS, list(rows))
+
+
+class _Derived:
+    """Derives and writes sessions and day counts of ordered event rows, many keys at a time.
+
+    Rows are ``(user_id, project_id, occurred_ms, type, device)`` sorted by key,
+    then time and event id. ``limits`` may give a key the instants from which
+    its sessions and its day counts are rebuilt (earlier rows are only read).
+    """
+
+    def __init__(self, conn: Connection, workspace_id: int, batch: int = WRITE_BATCH) -> None:
         self.conn = conn
         self.workspace_id = workspace_id
         self.batch = batch
-        self.sessions: list[tuple[object, ...]] = []
-        self.days: list[tuple[object, ...]] = []
+        self.limits: dict[SessionKey, tuple[int | None, int | None]] = {}
         self.sessions_written = 0
+        self.keys = 0
 
-    def add(
-        self,
-        user: str,
-        project: str,
-        events: Sequence[tuple[int, str, str | None]],
-        *,
-        sessions_from: int | None = None,
-        days_from: int | None = None,
-    ) -> None:
-        """Derive from sorted ``events``: sessions from one instant, day counts from another."""
-        ws = self.workspace_id
-        in_sessions = (
-            events if sessions_from is None else [e for e in events if e[0] >= sessions_from]
+    def feed(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Derive from all of ``rows``, in batches that never split a key."""
+        source = iter(rows)
+        carry: list[Sequence[Any]] = []
+        while chunk := list(islice(source, self.batch)):
+            chunk = carry + chunk
+            user, project = chunk[-1][0], chunk[-1][1]
+            cut = len(chunk)
+            while cut and chunk[cut - 1][0] == user and chunk[cut - 1][1] == project:
+                cut -= 1
+            if cut:
+                self._derive(chunk[:cut])
+            carry = chunk[cut:]
+        if carry:
+            self._derive(carry)
+
+    def _derive(self, rows: Sequence[Sequence[Any]]) -> None:
+        users, projects, occurred, types, device_names = zip(*rows, strict=True)
+        codes: dict[SessionKey, int] = {}
+        count = len(rows)
+        keys = np.fromiter(
+            (codes.setdefault(k, len(codes)) for k in zip(users, projects, strict=True)),
+            dtype=np.int64,
+            count=count,
         )
-        for v in sessionize(in_sessions):
-            self.sessions.append(
-                (
-                    ws,
-                    user,
-                    project,
-                    v.started_at,
-                    v.ended_at,
-                    v.ended_at - v.started_at,
-                    v.events,
-                    v.logins,
-                    v.page_views,
-                    v.actions,
-                    v.device,
-                )
-            )
-        counts: dict[int, list[int]] = {}
-        for occurred, kind, _device in events:
-            if days_from is not None and occurred < days_from:
-                continue
-            bucket = counts.get(occurred // MS_PER_DAY)
-            if bucket is None:
-                bucket = counts[occurred // MS_PER_DAY] = [0, 0, 0]
-            bucket[0 if kind == "login" else 1 if kind == "page_view" else 2] += 1
-        for day_number, (logins, page_views, actions) in counts.items():
-            day = date.fromordinal(_EPOCH_ORDINAL + day_number)
-            self.days.append((ws, user, project, day, logins, page_views, actions))
-        if len(self.sessions) >= self.batch or len(self.days) >= self.batch:
-            self.flush()
+        names = list(codes)
+        times = np.fromiter(occurred, dtype=np.int64, count=count)
+        kinds = kind_codes(types)
+        devices = np.array(device_names, dtype=object)
+        in_sessions, in_days = self._masks(names, keys, times)
+        found = split_sessions(keys[in_sessions], times[in_sessions], kinds[in_sessions])
+        days = count_days(keys[in_days], times[in_days], kinds[in_days])
+        first_devices = devices[in_sessions][found.first].tolist()
+        write_derived(self.conn, self.workspace_id, names, found, first_devices, days)
+        self.sessions_written += len(found)
+        self.keys += len(names)
 
-    def flush(self) -> None:
-        insert_rows(self.conn, "sessions", SESSION_COLUMNS, self.sessions)
-        insert_rows(self.conn, "daily_activity", DAY_COLUMNS, self.days)
-        self.sessions_written += len(self.sessions)
-        self.sessions, self.days = [], []
+    def _masks(
+        self, names: list[SessionKey], keys: npt.NDArray[np.int64], times: npt.NDArray[np.int64]
+    ) -> tuple[slice | npt.NDArray[np.bool_], slice | npt.NDArray[np.bool_]]:
+        if not self.limits:
+            return slice(None), slice(None)
+        lowest = np.iinfo(np.int64).min
+        bounds = [self.limits.get(name, (None, None)) for name in names]
+        sessions_from = np.array([lowest if s is None else s for s, _ in bounds], np.int64)
+        days_from = np.array([lowest if d is None else d for _, d in bounds], np.int64)
+        return times >= sessions_from[keys], times >= days_from[keys]
 
 
 def rebuild(
@@ -222,12 +242,8 @@ def _derive_all(conn: Connection, workspace_id: int, derived: _Derived) -> int:
     else:  # a server-side cursor
         scan = conn.execution_options(stream_results=True, yield_per=50_000)
         rows = scan.execute(_ALL_EVENTS, {"ws": workspace_id})
-    keys = 0
-    for (user, project), group in groupby(rows, key=itemgetter(0, 1)):
-        derived.add(user, project, [r[2:] for r in group])
-        keys += 1
-    derived.flush()
-    return keys
+    derived.feed(rows)
+    return derived.keys
 
 
 def _derive(
@@ -242,7 +258,6 @@ def _derive(
         return
     if changed:
         _derive_changed(conn, workspace_id, changed, derived)
-    derived.flush()
 
 
 _KEYS = "pp_changed_keys"
@@ -275,13 +290,12 @@ def _derive_changed(
         ),
         ws,
     ).all()
-    plans: dict[SessionKey, tuple[int | None, int]] = {}
     rows = []
     for user, project, earliest, session_from in found:
         first_day = day_start_ms(earliest)
         # With no session at or before the change, nothing stored precedes it.
         read_from = first_day if session_from is None else min(session_from, first_day)
-        plans[(user, project)] = (session_from, first_day)
+        derived.limits[(user, project)] = (session_from, first_day)
         rows.append(
             (user, project, earliest, session_from or read_from, read_from, day_of(first_day))
         )
@@ -311,12 +325,4 @@ def _derive_changed(
         ),
         ws,
     )
-    for (user, project), group in groupby(events, key=itemgetter(0, 1)):
-        session_from, first_day = plans[(user, project)]
-        derived.add(
-            user,
-            project,
-            [tuple(r[2:]) for r in group],
-            sessions_from=session_from,
-            days_from=first_day,
-        )
+    derived.feed(events)
