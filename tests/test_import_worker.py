@@ -1,4 +1,5 @@
-"""Large files are parsed in worker processes: same rows, same errors, same all-or-nothing.
+"""Large files that the column-wise reader cannot take (quoted ones) are parsed in worker
+processes: same rows, same errors, same all-or-nothing.
 
 Each test runs the worker path twice: streamed by one worker, and cut into
 (tiny) blocks that two workers take turns on.
@@ -29,6 +30,7 @@ def worker_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
 
 
 def _import(db: Db, folder: Path, *, worker: bool, monkeypatch: pytest.MonkeyPatch) -> object:
+    monkeypatch.setattr(importer_module, "COLUMNAR_MIN_BYTES", 1 << 60)  # the row paths only
     monkeypatch.setattr(importer_module, "PARALLEL_MIN_BYTES", 0 if worker else 1 << 60)
     return import_folder(db.engine, folder, workspace=db.workspace + str(worker))
 

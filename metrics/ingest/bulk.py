@@ -12,7 +12,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import Connection, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -34,6 +35,8 @@ EVENT_COLUMNS = (
 )
 BULK_MIN_ROWS = 200_000
 """Below this many incoming events, indexes are always maintained row by row."""
+BULK_MIN_DERIVED = 50_000
+"""The same for sessions and day counts written at once."""
 _STAGING = "pp_staging_events"
 
 
@@ -52,17 +55,40 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, object]]) ->
     conn.execute(stmt, list(unique.values()))
 
 
-def bulk_mode(conn: Connection, expected_rows: int) -> bool:
-    """Whether a load of ``expected_rows`` events should rebuild indexes instead."""
-    if expected_rows < BULK_MIN_ROWS:
+def bulk_mode(
+    conn: Connection, expected_rows: int, table: str = "events", minimum: int = BULK_MIN_ROWS
+) -> bool:
+    """Whether a load of ``expected_rows`` into ``table`` should rebuild its indexes instead.
+
+    True when the load is large in itself and at least as large as the table.
+    """
+    if expected_rows < minimum:
         return False
     if conn.dialect.name == "sqlite":
-        stored = conn.exec_driver_sql("SELECT MAX(rowid) FROM events").scalar()
+        stored = conn.exec_driver_sql(f"SELECT MAX(rowid) FROM {table}").scalar()
     else:  # the planner's estimate: counting a large table would cost more than it saves
         stored = conn.exec_driver_sql(
-            "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = 'events'::regclass"
+            "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = %(t)s::regclass",
+            {"t": table},
         ).scalar()
     return expected_rows >= (stored or 0)
+
+
+@contextmanager
+def indexes_rebuilt(conn: Connection, table: Table, *, when: bool) -> Iterator[None]:
+    """Drop ``table``'s secondary indexes for the block's writes and build them after it.
+
+    Building an index once from sorted rows is several times cheaper than
+    maintaining it row by row; unique constraints stay, so conflicts still conflict.
+    """
+    if not when:
+        yield
+        return
+    for index in table.indexes:
+        index.drop(conn)
+    yield
+    for index in table.indexes:
+        index.create(conn)
 
 
 class EventWriter:
@@ -101,9 +127,12 @@ class EventWriter:
         self._staging_ready = False
 
     def write(
-        self, batch: Sequence[Sequence[object]], *, find_old: bool
+        self, batch: Iterable[Sequence[object]], *, find_old: bool
     ) -> list[tuple[SessionKey, int]]:
-        """Upsert one batch; with ``find_old``, return the keys and times events move from."""
+        """Upsert one batch; with ``find_old``, return the keys and times events move from.
+
+        Rows are read once, so ``batch`` may be any iterable (e.g. a lazy ``zip``).
+        """
         if not find_old and not self.postgres:
             cursor = self.conn.connection.cursor()
             try:

@@ -15,7 +15,7 @@ path never decides what is wrong; it only recognises what is plainly right.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +24,8 @@ from pyarrow import csv as arrow_csv
 
 from metrics.ingest.contract import Column, FileSpec, parse_date, parse_text, parse_timestamp
 
+BLOCK_BYTES = 4 * 2**20
+"""Size of the blocks a file is cut into (whole lines): one is written while the next is parsed."""
 TIMESTAMP = (
     r"^[1-9]\d{3}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
     r"(Z|[+-]([01]\d|2[0-3]):?[0-5]\d)?$"
@@ -83,9 +85,13 @@ class Block:
             self._python[index] = _plain_list(array) if index == self._unique else _python(array)
         return self._python[index]
 
+    def tuples(self) -> Iterator[tuple[object, ...]]:
+        """Python value tuples, as the row validator would have produced them, made lazily
+        (a consumer that drops each tuple lets ``zip`` reuse it)."""
+        return zip(*(self.values(i) for i in range(len(self.arrays))), strict=True)
+
     def rows(self) -> list[tuple[object, ...]]:
-        """Python value tuples, as the row validator would have produced them."""
-        return list(zip(*(self.values(i) for i in range(len(self.arrays))), strict=True))
+        return list(self.tuples())
 
 
 def _python(array: pa.Array) -> list[object]:

@@ -11,27 +11,33 @@ stays bounded whatever the number of events.
 
 from __future__ import annotations
 
+import mmap
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, exists, select
+from sqlalchemy import Connection, Engine, exists, func, select
 
 from metrics.db import refresh_statistics
 from metrics.db import workspace_id as resolve_workspace
-from metrics.ingest import bulk
+from metrics.ingest import bulk, columnar
 from metrics.ingest.contract import FILES, FILES_BY_NAME, REQUIRED_FILES, FileSpec
-from metrics.ingest.csvfile import read_header, read_rows
-from metrics.ingest.parallel import PARALLEL_MIN_BYTES, parse_in_worker
+from metrics.ingest.csvfile import block_rows, read_header, read_rows
+from metrics.ingest.fresh import FreshSessions
+from metrics.ingest.parallel import PARALLEL_MIN_BYTES, parse_in_worker, plan_blocks
 from metrics.ingest.parallel import available as parallel_available
 from metrics.ingest.sessions import SessionKey, rebuild, rebuild_all
 from metrics.ingest.validate import RowValidator
 from metrics.models import Event, Session
 
 BATCH = 20_000
+COLUMNAR_MIN_BYTES = 0
+"""Files at least this large are checked column-wise when they can be: all of them, since
+Arrow is faster even on a small file (tests raise it to exercise the row paths)."""
 MAX_ERRORS = 100
 BYTES_PER_EVENT = 64
 """A typical events.csv row, to guess the size of an import from its file."""
@@ -110,6 +116,7 @@ class Importer:
         )
         self._fresh = not self._had_events and not self._had_sessions
         """No events or sessions stored yet: sessions are built from scratch at the end."""
+        self._first_load = FreshSessions() if self._fresh else None
         self._events: bulk.EventWriter | None = None
         self._expected_events = 0
         self._started = time.perf_counter()
@@ -184,7 +191,22 @@ class Importer:
         )
         self.add_rows(spec, names, rows)
 
-    def _write(self, spec: FileSpec, batch: list[list[object]]) -> None:
+    def _write_block(self, spec: FileSpec, block: columnar.Block) -> None:
+        """Store a block read column-wise."""
+        if spec.name == "events.csv" and self._first_load is not None:
+            self.report.rows[spec.name] += len(block)
+            self._event_writer().write(block.tuples(), find_old=False)
+            self._first_load.add_block(block)
+        else:
+            self._write(spec, block.rows())
+
+    def _event_writer(self) -> bulk.EventWriter:
+        if self._events is None:
+            big = bulk.bulk_mode(self.conn, self._expected_events)
+            self._events = bulk.EventWriter(self.conn, self.workspace_id, bulk=big)
+        return self._events
+
+    def _write(self, spec: FileSpec, batch: Sequence[Sequence[object]]) -> None:
         self.report.rows[spec.name] += len(batch)
         if spec.name != "events.csv":
             names = spec.names
@@ -192,12 +214,11 @@ class Importer:
             rows = [{"workspace_id": ws, **dict(zip(names, v, strict=True))} for v in batch]
             bulk.upsert(self.conn, spec.model.__table__, rows)
             return
-        if self._events is None:
-            big = bulk.bulk_mode(self.conn, self._expected_events)
-            self._events = bulk.EventWriter(self.conn, self.workspace_id, bulk=big)
-        if self._fresh:
-            # Every key is rebuilt from one ordered scan: nothing to track per row.
-            self._events.write(batch, find_old=False)
+        events = self._event_writer()
+        if self._first_load is not None:
+            # Sessions come from the rows themselves at the end: nothing to track per row.
+            events.write(batch, find_old=False)
+            self._first_load.add_rows(batch)
             return
         changed = self.changed
         for values in batch:  # contract order: event_id, user_id, project_id, occurred_at, …
@@ -205,7 +226,7 @@ class Importer:
             at = values[3]
             if key not in changed or at < changed[key]:
                 changed[key] = at
-        for key, at in self._events.write(batch, find_old=self._had_events):
+        for key, at in events.write(batch, find_old=self._had_events):
             if key not in changed or at < changed[key]:
                 changed[key] = at
 
@@ -222,12 +243,58 @@ class Importer:
         if spec.name == "events.csv":
             self._expected_events += size // BYTES_PER_EVENT
         tick = None if progress is None else partial(progress, spec.name, total=size)
-        if spec.name not in REFERENCED and size >= PARALLEL_MIN_BYTES and parallel_available():
+        blocks = None
+        if spec.name not in REFERENCED and size >= COLUMNAR_MIN_BYTES and columnar.supports(spec):
+            blocks = plan_blocks(path, columnar.BLOCK_BYTES)
+        if blocks:
+            self._add_columnar(path, spec, header, blocks, tick)
+        elif spec.name not in REFERENCED and size >= PARALLEL_MIN_BYTES and parallel_available():
             self._add_parsed_elsewhere(path, spec, header, tick)
         else:
             self.add_rows(spec, header, read_rows(path, report, tick, every=BATCH))
         if tick is not None:
             tick(size)
+
+    def _add_columnar(
+        self,
+        path: Path,
+        spec: FileSpec,
+        header: list[str],
+        blocks: list[tuple[int, int]],
+        tick: Callable[[int], object] | None,
+    ) -> None:
+        """Blocks checked column-wise (:mod:`~metrics.ingest.columnar`), the next one parsed
+        in a thread (Arrow works outside the GIL) while this one is written. A block
+        that is not plainly valid goes through the row validator, which names its errors.
+        """
+        parser = columnar.ColumnarParser(spec, header, self.known, self._unchecked)
+        report = partial(self.error, spec.name)
+        with (
+            path.open("rb") as binary,
+            mmap.mmap(binary.fileno(), 0, access=mmap.ACCESS_READ) as data,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="portalpulse-parse") as pool,
+        ):
+            line = data[: blocks[0][0]].count(b"\n") + 1  # the first data line
+
+            def parse(number: int) -> tuple[bytes, columnar.Block | None]:
+                raw = data[blocks[number][0] : blocks[number][1]]
+                return raw, parser.parse(raw)
+
+            upcoming = pool.submit(parse, 0)
+            for number, (_start, end) in enumerate(blocks):
+                raw, block = upcoming.result()
+                if number + 1 < len(blocks):
+                    upcoming = pool.submit(parse, number + 1)
+                if block is None:
+                    self.add_rows(spec, header, block_rows(raw, line, report))
+                elif not self.failed:
+                    self._write_block(spec, block)
+                line += raw.count(b"\n")
+                if tick is not None:
+                    tick(end)
+                if self.full:
+                    upcoming.cancel()
+                    break
 
     def _add_parsed_elsewhere(
         self, path: Path, spec: FileSpec, header: list[str], tick: Callable[[int], object] | None
@@ -260,9 +327,8 @@ class Importer:
             raise ImportRejected(self.errors, self.error_total)
         if self._events is not None:
             self._events.close()
-        if self._fresh and self._events is not None:
-            keys, self.report.sessions_written = rebuild_all(self.conn, self.workspace_id)
-            self.report.keys_resessionized = keys
+        if self._first_load is not None and self._events is not None:
+            self._derive_first_load(self._first_load)
         elif self.changed:
             self.report.keys_resessionized = len(self.changed)
             self.report.sessions_written = rebuild(
@@ -270,6 +336,17 @@ class Importer:
             )
         self.report.seconds = time.perf_counter() - self._started
         return self.report
+
+    def _derive_first_load(self, first: FreshSessions) -> None:
+        stored = self.conn.scalar(
+            select(func.count()).select_from(Event).where(Event.workspace_id == self.workspace_id)
+        )
+        if stored == first.rows:
+            self.report.sessions_written = first.write(self.conn, self.workspace_id)
+            self.report.keys_resessionized = len(first.keys)
+        else:  # an event id came twice and its later row replaced the earlier one
+            keys, self.report.sessions_written = rebuild_all(self.conn, self.workspace_id)
+            self.report.keys_resessionized = keys
 
 
 def contract_files(folder: Path) -> list[tuple[Path, FileSpec]]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
 
 from metrics.ingest.derive import (
     CAP_MS,
@@ -54,25 +54,9 @@ def day_start_ms(ms: int) -> int:
     return ms - ms % MS_PER_DAY
 
 
-_LAST_SESSION_AT_OR_BEFORE = text(
-    "SELECT MAX(started_at) FROM sessions WHERE workspace_id = :ws AND user_id = :user"
-    " AND project_id = :project AND started_at <= :at"
-)
-_EVENTS_FROM = text(
-    "SELECT occurred_at, type, device FROM events WHERE workspace_id = :ws AND user_id = :user"
-    " AND project_id = :project AND occurred_at >= :at ORDER BY occurred_at, event_id"
-)
 _ALL_EVENTS = text(
     "SELECT user_id, project_id, occurred_at, type, device FROM events WHERE workspace_id = :ws"
     " ORDER BY user_id, project_id, occurred_at, event_id"
-)
-_DELETE_SESSIONS_FROM = text(
-    "DELETE FROM sessions WHERE workspace_id = :ws AND user_id = :user"
-    " AND project_id = :project AND started_at >= :at"
-)
-_DELETE_DAYS_FROM = text(
-    "DELETE FROM daily_activity WHERE workspace_id = :ws AND user_id = :user"
-    " AND project_id = :project AND day >= :day"
 )
 SESSION_COLUMNS = (
     "workspace_id",
@@ -130,7 +114,7 @@ def write_derived(
             ws,
             users[key].tolist(),
             projects[key].tolist(),
-            days.day[part].astype("datetime64[D]").tolist(),
+            np.datetime_as_string(days.day[part].astype("datetime64[D]")).tolist(),
             days.logins[part].tolist(),
             days.page_views[part].tolist(),
             days.actions[part].tolist(),
@@ -173,14 +157,15 @@ class _Derived:
 
     def _derive(self, rows: Sequence[Sequence[Any]]) -> None:
         users, projects, occurred, types, device_names = zip(*rows, strict=True)
-        codes: dict[SessionKey, int] = {}
         count = len(rows)
-        keys = np.fromiter(
-            (codes.setdefault(k, len(codes)) for k in zip(users, projects, strict=True)),
-            dtype=np.int64,
-            count=count,
-        )
-        names = list(codes)
+        # Rows come sorted by key: a key starts wherever user or project changes.
+        user_ids = np.array(users, dtype=object)
+        project_ids = np.array(projects, dtype=object)
+        starts = np.ones(count, dtype=bool)
+        starts[1:] = (user_ids[1:] != user_ids[:-1]) | (project_ids[1:] != project_ids[:-1])
+        keys = np.cumsum(starts) - 1
+        first = np.flatnonzero(starts)
+        names = list(zip(user_ids[first].tolist(), project_ids[first].tolist(), strict=True))
         times = np.fromiter(occurred, dtype=np.int64, count=count)
         kinds = kind_codes(types)
         devices = np.array(device_names, dtype=object)
@@ -232,17 +217,18 @@ def rebuild_all(conn: Connection, workspace_id: int) -> tuple[int, int]:
     return _derive_all(conn, workspace_id, derived), derived.sessions_written
 
 
-def _derive_all(conn: Connection, workspace_id: int, derived: _Derived) -> int:
-    rows: Iterable[Sequence[Any]]
+def _scan(conn: Connection, query: TextClause, params: dict[str, Any]) -> Iterable[Sequence[Any]]:
+    """Rows of a large ordered read, streamed with bounded memory."""
     if conn.dialect.name == "sqlite":
-        # The driver's own cursor yields plain tuples at C speed with bounded
-        # memory; SQLAlchemy's streamed result costs a Python fetchone per row.
-        cursor = conn.connection.cursor()
-        rows = cursor.execute(_ALL_EVENTS.text, {"ws": workspace_id})
-    else:  # a server-side cursor
-        scan = conn.execution_options(stream_results=True, yield_per=50_000)
-        rows = scan.execute(_ALL_EVENTS, {"ws": workspace_id})
-    derived.feed(rows)
+        # The driver's own cursor yields plain tuples at C speed; SQLAlchemy's
+        # streamed result costs a Python fetchone per row.
+        return conn.connection.cursor().execute(query.text, params)
+    # a server-side cursor
+    return conn.execution_options(stream_results=True, yield_per=50_000).execute(query, params)
+
+
+def _derive_all(conn: Connection, workspace_id: int, derived: _Derived) -> int:
+    derived.feed(_scan(conn, _ALL_EVENTS, {"ws": workspace_id}))
     return derived.keys
 
 
@@ -317,12 +303,9 @@ def _derive_changed(
             ),
             ws,
         )
-    events = conn.execute(
-        text(
-            f"SELECT k.user_id, k.project_id, x.occurred_at, x.type, x.device FROM {_KEYS} k"
-            f" {join} events x ON {match} AND x.occurred_at >= k.read_from"
-            " ORDER BY k.user_id, k.project_id, x.occurred_at, x.event_id"
-        ),
-        ws,
+    events = text(
+        f"SELECT k.user_id, k.project_id, x.occurred_at, x.type, x.device FROM {_KEYS} k"
+        f" {join} events x ON {match} AND x.occurred_at >= k.read_from"
+        " ORDER BY k.user_id, k.project_id, x.occurred_at, x.event_id"
     )
-    derived.feed(events)
+    derived.feed(_scan(conn, events, ws))

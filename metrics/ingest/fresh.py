@@ -1,0 +1,177 @@
+"""Sessions of a workspace's first load, derived from the events as they stream in.
+
+When a workspace holds no events yet, every key's sessions are built from
+scratch. Instead of reading a million events back from the database in key
+order, the importer hands each written batch here; it keeps four compact
+columns per event (a key code, the instant, the kind and a device code: 14
+bytes) and, at the end, sorts them once and derives every session and day
+count with :mod:`metrics.ingest.derive`.
+
+Two things only the database knows are settled there: which of several events
+at the same instant comes first (the lowest event id: its device is the
+session's), and whether an event id came twice (the later row replaced the
+earlier one; the importer then falls back to reading the stored events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Connection, text
+
+from metrics.ingest.bulk import BULK_MIN_DERIVED, bulk_mode, indexes_rebuilt
+from metrics.ingest.columnar import Block
+from metrics.ingest.derive import KIND_CODE, count_days, split_sessions
+from metrics.ingest.driver import insert_rows
+from metrics.ingest.sessions import SessionKey, write_derived
+from metrics.models import DailyActivity, Session
+
+_TIES = "pp_tied_starts"
+
+
+class FreshSessions:
+    """Collects ``(key, instant, kind, device)`` of every event written by a first load."""
+
+    def __init__(self) -> None:
+        self.keys: dict[SessionKey, int] = {}
+        self.devices: dict[str | None, int] = {None: 0}
+        self._parts: list[tuple[npt.NDArray[np.generic], ...]] = []
+        self.rows = 0
+
+    def add_columns(
+        self,
+        user: pa.Array,
+        project: pa.Array,
+        millis: npt.NDArray[np.int64],
+        kind: pa.Array,
+        device: pa.Array,
+    ) -> None:
+        """One batch: user and project ids, epoch ms, event type names and devices."""
+        users = pc.dictionary_encode(user)
+        projects = pc.dictionary_encode(project)
+        width = max(len(projects.dictionary), 1)
+        pairs = users.indices.to_numpy().astype(np.int64) * width + projects.indices.to_numpy()
+        unique, inverse = np.unique(pairs, return_inverse=True)
+        user_names = users.dictionary.to_pylist()
+        project_names = projects.dictionary.to_pylist()
+        codes = np.fromiter(
+            (
+                self.keys.setdefault(
+                    (user_names[p // width], project_names[p % width]), len(self.keys)
+                )
+                for p in unique.tolist()
+            ),
+            dtype=np.int32,
+            count=len(unique),
+        )
+        kinds = _codes(kind, lambda name: KIND_CODE.get(name, 2))
+        devices = _codes(device, lambda name: self.devices.setdefault(name, len(self.devices)))
+        self._parts.append((codes[inverse.reshape(-1)], millis, kinds.astype(np.int8), devices))
+        self.rows += len(millis)
+
+    def add_block(self, block: Block) -> None:
+        """One block parsed by the column-wise reader."""
+        micros = block.column("occurred_at").cast(pa.int64()).to_numpy()
+        self.add_columns(
+            block.column("user_id"),
+            block.column("project_id"),
+            np.floor_divide(micros, 1000),
+            block.column("type"),
+            block.column("device"),
+        )
+
+    def add_rows(self, rows: Sequence[Sequence[object]]) -> None:
+        """One batch of validated rows in the events table's column order."""
+        if not rows:
+            return
+        user, project, occurred, kind, _action, _room, _resource, device = (
+            list(c) for c in zip(*(r[1:] for r in rows), strict=True)
+        )
+        self.add_columns(
+            pa.array(user, pa.string()),
+            pa.array(project, pa.string()),
+            np.fromiter(occurred, dtype=np.int64, count=len(occurred)),
+            pa.array(kind, pa.string()),
+            pa.array(device, pa.string()),
+        )
+
+    def write(self, conn: Connection, workspace_id: int) -> int:
+        """Derive and insert every session and day count; return the sessions written."""
+        if not self._parts:
+            return 0
+        keys = np.concatenate([p[0] for p in self._parts])
+        times = np.concatenate([p[1] for p in self._parts])
+        kinds = np.concatenate([p[2] for p in self._parts])
+        devices = np.concatenate([p[3] for p in self._parts])
+        self._parts = []
+        order = np.lexsort((times, keys))
+        keys, times, kinds, devices = keys[order], times[order], kinds[order], devices[order]
+        del order
+        found = split_sessions(keys, times, kinds)
+        days = count_days(keys, times, kinds)
+        names = list(self.keys)
+        device_names = np.array(list(self.devices), dtype=object)
+        first_devices = device_names[devices[found.first]].tolist()
+        # Several events at a session's first instant: the lowest event id comes first.
+        after = np.minimum(found.first + 1, len(times) - 1)
+        tied = np.flatnonzero(
+            (found.first + 1 < len(times))
+            & (keys[after] == found.key)
+            & (times[after] == found.started_at)
+        )
+        if len(tied):
+            firsts = _first_devices(
+                conn,
+                workspace_id,
+                [
+                    (*names[k], at)
+                    for k, at in zip(
+                        found.key[tied].tolist(), found.started_at[tied].tolist(), strict=True
+                    )
+                ],
+            )
+            for i, device in zip(tied.tolist(), firsts, strict=True):
+                first_devices[i] = device
+        many_sessions = bulk_mode(conn, len(found), "sessions", minimum=BULK_MIN_DERIVED)
+        many_days = bulk_mode(conn, len(days), "daily_activity", minimum=BULK_MIN_DERIVED)
+        with (
+            indexes_rebuilt(conn, Session.__table__, when=many_sessions),
+            indexes_rebuilt(conn, DailyActivity.__table__, when=many_days),
+        ):
+            write_derived(conn, workspace_id, names, found, first_devices, days)
+        return len(found)
+
+
+def _codes(values: pa.Array, code_of: Callable[[str | None], int]) -> npt.NDArray[np.int64]:
+    """Integer codes of a string array's values (null included) through ``code_of(value)``."""
+    encoded = pc.dictionary_encode(values)
+    names = [*encoded.dictionary.to_pylist(), None]
+    table = np.array([code_of(name) for name in names], dtype=np.int64)
+    return table[encoded.indices.fill_null(len(names) - 1).to_numpy()]
+
+
+def _first_devices(
+    conn: Connection, workspace_id: int, starts: list[tuple[str, str, int]]
+) -> list[str | None]:
+    """Device of the lowest event id at each ``(user, project, instant)``, in one statement."""
+    suffix = " ON COMMIT DROP" if conn.dialect.name == "postgresql" else ""
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {_TIES}"
+        f" (n BIGINT, user_id TEXT, project_id TEXT, at BIGINT){suffix}"
+    )
+    conn.exec_driver_sql(f"DELETE FROM {_TIES}")
+    rows = [(n, *start) for n, start in enumerate(starts)]
+    insert_rows(conn, _TIES, ("n", "user_id", "project_id", "at"), rows)
+    found = conn.execute(
+        text(
+            "SELECT t.n, (SELECT e.device FROM events e WHERE e.workspace_id = :ws"
+            " AND e.user_id = t.user_id AND e.project_id = t.project_id AND e.occurred_at = t.at"
+            f" ORDER BY e.event_id LIMIT 1) FROM {_TIES} t ORDER BY t.n"
+        ),
+        {"ws": workspace_id},
+    )
+    return [device for _n, device in found]
