@@ -12,7 +12,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select
+from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -21,6 +21,9 @@ from metrics.models import Workspace
 DEFAULT_URL = "sqlite:///portalpulse.db"
 DEFAULT_WORKSPACE = "default"
 MIGRATIONS = Path(__file__).parent / "migrations"
+SCHEMA_HEAD = "0005"
+"""The newest migration. :func:`migrate` skips loading Alembic (about 0.15 s of every
+command) when the database is already there; a test keeps this equal to Alembic's head."""
 
 
 class DatabaseError(Exception):
@@ -63,6 +66,8 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
 
 def migrate(engine: Engine) -> None:
     """Upgrade the schema to the latest Alembic revision."""
+    if schema_version(engine) == SCHEMA_HEAD:
+        return
     from alembic import command
     from alembic.config import Config
 
@@ -71,6 +76,14 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def schema_version(engine: Engine) -> str | None:
+    """The Alembic revision the database is at, or None before the first migration."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
 def connect(url: str | None = None) -> Engine:

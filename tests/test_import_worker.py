@@ -14,6 +14,7 @@ import pytest
 
 from metrics.ingest import ImportRejected, import_folder, parallel
 from metrics.ingest import importer as importer_module
+from metrics.ingest.csvfile import plan_blocks
 from metrics.status import workspace_status
 from tests.conftest import Db, write_folder
 from tests.test_import import GOOD
@@ -38,14 +39,14 @@ def _import(db: Db, folder: Path, *, worker: bool, monkeypatch: pytest.MonkeyPat
 def test_blocks_cut_whole_lines_and_refuse_quoted_files(tmp_path: Path) -> None:
     path = tmp_path / "events.csv"
     path.write_bytes(b"event_id,user_id\n" + b"".join(b"e%d,u1\n" % i for i in range(100)))
-    blocks = parallel.plan_blocks(path, 50)
+    blocks = plan_blocks(path, 50)
     assert blocks is not None and len(blocks) > 5
     data = path.read_bytes()
     assert blocks[0][0] == data.index(b"\n") + 1 and blocks[-1][1] == len(data)
     assert all(a[1] == b[0] for a, b in itertools.pairwise(blocks))
     assert all(data[end - 1 : end] == b"\n" for _, end in blocks)
     path.write_bytes(b'event_id,user_id\ne1,"u\n1"\n')
-    assert parallel.plan_blocks(path, 4) is None
+    assert plan_blocks(path, 4) is None
 
 
 def test_worker_and_in_process_store_the_same(

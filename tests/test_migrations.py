@@ -14,3 +14,15 @@ def test_migrated_schema_matches_the_models(db: Db) -> None:
         context = MigrationContext.configure(conn)
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_schema_head_is_alembics_head(db: Db) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from metrics.db import MIGRATIONS, SCHEMA_HEAD, schema_version
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
+    assert schema_version(db.engine) == SCHEMA_HEAD

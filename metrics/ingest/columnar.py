@@ -1,7 +1,7 @@
 """Column-wise validation of large CSV files with Arrow: the import's fast path.
 
 A large file is cut into blocks of whole lines (see
-:func:`metrics.ingest.blocks.plan_blocks`). A block written in the plain form
+:func:`metrics.ingest.csvfile.plan_blocks`). A block written in the plain form
 that nearly every export uses — printable ASCII, no quotes, every row as wide
 as the header, timestamps such as ``2026-11-22T09:30:00Z`` or
 ``2026-11-22 09:30:00.250+01:00`` — is parsed by Arrow's CSV reader and

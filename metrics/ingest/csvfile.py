@@ -103,6 +103,48 @@ def block_rows(block: bytes, first_line: int, error: ErrorSink) -> Iterator[tupl
         error(first_line - 1 + reader.line_num, None, f"malformed CSV: {exc}")
 
 
+def plan_blocks(path: Path, size: int, chunk: int = 1 << 20) -> list[tuple[int, int]] | None:
+    """``(start, end)`` byte ranges of whole lines after the header, or None if quoted.
+
+    Each block ends at the first newline at least ``size`` bytes after its start.
+    None when the file holds a ``"`` anywhere: then a newline may sit inside a
+    quoted field and only a stream reader can tell records apart. The file is
+    read once, ``chunk`` bytes at a time.
+    """
+    blocks: list[tuple[int, int]] = []
+    start: int | None = None  # where the current block starts (None: still in the header)
+    offset = 0  # of the chunk in the file
+    with path.open("rb") as binary:
+        while data := binary.read(chunk):
+            if b'"' in data:
+                return None
+            at = 0
+            while True:
+                if start is None:
+                    newline = data.find(b"\n", at)
+                    if newline < 0:
+                        break
+                    start, at = offset + newline + 1, newline + 1
+                    continue
+                newline = data.find(b"\n", max(start + size - offset, at))
+                if newline < 0:
+                    break
+                blocks.append((start, offset + newline + 1))
+                start, at = offset + newline + 1, newline + 1
+            offset += len(data)
+    if offset == 0:
+        return None
+    if start is not None and start < offset:
+        blocks.append((start, offset))
+    return blocks
+
+
+def read_range(binary: IO[bytes], start: int, end: int) -> bytes:
+    """Bytes ``start`` to ``end`` of an open file."""
+    binary.seek(start)
+    return binary.read(end - start)
+
+
 def first_bad_line(binary: IO[bytes]) -> NotUtf8:
     """Where text that failed to decode first goes wrong (line counted from 1)."""
     try:

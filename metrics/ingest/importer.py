@@ -11,7 +11,6 @@ stays bounded whatever the number of events.
 
 from __future__ import annotations
 
-import mmap
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,9 +25,9 @@ from metrics.db import refresh_statistics
 from metrics.db import workspace_id as resolve_workspace
 from metrics.ingest import bulk, columnar
 from metrics.ingest.contract import FILES, FILES_BY_NAME, REQUIRED_FILES, FileSpec
-from metrics.ingest.csvfile import block_rows, read_header, read_rows
+from metrics.ingest.csvfile import block_rows, plan_blocks, read_header, read_range, read_rows
 from metrics.ingest.fresh import FreshSessions
-from metrics.ingest.parallel import PARALLEL_MIN_BYTES, parse_in_worker, plan_blocks
+from metrics.ingest.parallel import PARALLEL_MIN_BYTES, parse_in_worker
 from metrics.ingest.parallel import available as parallel_available
 from metrics.ingest.sessions import SessionKey, rebuild, rebuild_all
 from metrics.ingest.validate import RowValidator
@@ -271,13 +270,13 @@ class Importer:
         report = partial(self.error, spec.name)
         with (
             path.open("rb") as binary,
-            mmap.mmap(binary.fileno(), 0, access=mmap.ACCESS_READ) as data,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="portalpulse-parse") as pool,
         ):
-            line = data[: blocks[0][0]].count(b"\n") + 1  # the first data line
+            line = read_range(binary, 0, blocks[0][0]).count(b"\n") + 1  # the first data line
 
             def parse(number: int) -> tuple[bytes, columnar.Block | None]:
-                raw = data[blocks[number][0] : blocks[number][1]]
+                """Runs in the one parse thread: the only reader of ``binary`` meanwhile."""
+                raw = read_range(binary, *blocks[number])
                 return raw, parser.parse(raw)
 
             upcoming = pool.submit(parse, 0)

@@ -17,7 +17,6 @@ newline) is read by one worker, as a stream.
 
 from __future__ import annotations
 
-import mmap
 import multiprocessing
 import os
 import queue as queue_module
@@ -27,7 +26,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from metrics.ingest.contract import FILES_BY_NAME, FileSpec
-from metrics.ingest.csvfile import block_rows, read_rows
+from metrics.ingest.csvfile import block_rows, plan_blocks, read_range, read_rows
 from metrics.ingest.validate import RowValidator
 
 PARALLEL_MIN_BYTES = 16 * 2**20
@@ -86,31 +85,6 @@ def parse_in_worker(
                 break
     finally:
         _stop(worker)
-
-
-def plan_blocks(path: Path, size: int) -> list[tuple[int, int]] | None:
-    """``(start, end)`` byte ranges of whole lines after the header, or None if quoted.
-
-    None when the file holds a ``"`` anywhere: then a newline may sit inside a
-    quoted field and only a stream reader can tell records apart.
-    """
-    with path.open("rb") as binary:
-        total = path.stat().st_size
-        if total == 0:
-            return None
-        with mmap.mmap(binary.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            if data.find(b'"') != -1:
-                return None
-            start = data.find(b"\n") + 1
-            if start == 0:
-                return []
-            blocks = []
-            while start < total:
-                cut = data.find(b"\n", min(start + size, total - 1))
-                end = total if cut == -1 else cut + 1
-                blocks.append((start, end))
-                start = end
-            return blocks
 
 
 def _parse_blocks(
@@ -239,14 +213,14 @@ def _work_blocks(
 ) -> None:
     """Parse every ``WORKERS``-th block, numbering lines from the newlines before it."""
     out = _Batches(channel, spec_name, header, known, unchecked, error_budget, batch)
-    with path.open("rb") as binary, mmap.mmap(binary.fileno(), 0, access=mmap.ACCESS_READ) as data:
+    with path.open("rb") as binary:
         line_base = 1  # the header's line
         counted_to = blocks[0][0]
         for number in range(turn, len(blocks), WORKERS):
             start, end = blocks[number]
-            line_base += data[counted_to:start].count(b"\n")
+            line_base += read_range(binary, counted_to, start).count(b"\n")
             counted_to = end
-            raw = data[start:end]
+            raw = read_range(binary, start, end)
             if not out.spent:
                 for line, values in block_rows(raw, line_base + 1, out.error):
                     out.add(line, values, start)
