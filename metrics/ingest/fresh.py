@@ -31,6 +31,10 @@ from metrics.ingest.sessions import SessionKey, write_derived
 from metrics.models import DailyActivity, Session
 
 _TIES = "pp_tied_starts"
+_SET_DEVICE = text(
+    "UPDATE sessions SET device = :device WHERE workspace_id = :ws AND user_id = :user"
+    " AND project_id = :project AND started_at = :at"
+)
 
 
 class FreshSessions:
@@ -42,6 +46,8 @@ class FreshSessions:
         self._columns: tuple[list[npt.NDArray[np.generic]], ...] = ([], [], [], [])
         """Per batch: key codes (int32), instants (int64), kinds (int8), device codes (int16)."""
         self.rows = 0
+        self.tied: list[tuple[str, str, int]] = []
+        """``(user, project, instant)`` of sessions whose first instant holds several events."""
 
     def add_columns(
         self,
@@ -114,7 +120,12 @@ class FreshSessions:
         return joined
 
     def write(self, conn: Connection, workspace_id: int) -> int:
-        """Derive and insert every session and day count; return the sessions written."""
+        """Derive and insert every session and day count; return the sessions written.
+
+        Needs no index on events, so it runs before they are built (the collected
+        columns are freed before the index sorts need their memory); then call
+        :meth:`settle_ties`.
+        """
         if not self.rows:
             return 0
         # One column at a time, each batch list dropped once joined: memory stays near
@@ -131,26 +142,19 @@ class FreshSessions:
         names = list(self.keys)
         device_names = np.array(list(self.devices), dtype=object)
         first_devices = device_names[devices[found.first]].tolist()
-        # Several events at a session's first instant: the lowest event id comes first.
+        # Several events at a session's first instant: the device stays the first one's
+        # in file order until settle_ties() looks up the lowest event id's.
         after = np.minimum(found.first + 1, len(times) - 1)
         tied = np.flatnonzero(
             (found.first + 1 < len(times))
             & (keys[after] == found.key)
             & (times[after] == found.started_at)
         )
-        if len(tied):
-            firsts = _first_devices(
-                conn,
-                workspace_id,
-                [
-                    (*names[k], at)
-                    for k, at in zip(
-                        found.key[tied].tolist(), found.started_at[tied].tolist(), strict=True
-                    )
-                ],
-            )
-            for i, device in zip(tied.tolist(), firsts, strict=True):
-                first_devices[i] = device
+        self.tied = [
+            (*names[k], at)
+            for k, at in zip(found.key[tied].tolist(), found.started_at[tied].tolist(), strict=True)
+        ]
+        del keys, times, kinds, devices, after
         many_sessions = bulk_mode(conn, len(found), "sessions", minimum=BULK_MIN_DERIVED)
         many_days = bulk_mode(conn, len(days), "daily_activity", minimum=BULK_MIN_DERIVED)
         with (
@@ -159,6 +163,23 @@ class FreshSessions:
         ):
             write_derived(conn, workspace_id, names, found, first_devices, days)
         return len(found)
+
+    def settle_ties(self, conn: Connection, workspace_id: int) -> None:
+        """Give sessions whose first instant holds several events the lowest event id's device.
+
+        One look-up statement over the events index, then one update per such session.
+        """
+        if not self.tied:
+            return
+        devices = _first_devices(conn, workspace_id, self.tied)
+        conn.execute(
+            _SET_DEVICE,
+            [
+                {"device": device, "ws": workspace_id, "user": user, "project": project, "at": at}
+                for device, (user, project, at) in zip(devices, self.tied, strict=True)
+            ],
+        )
+        self.tied = []
 
 
 def _codes(values: pa.Array, code_of: Callable[[str | None], int]) -> npt.NDArray[np.int64]:

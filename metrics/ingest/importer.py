@@ -324,11 +324,11 @@ class Importer:
         """Recompute changed sessions, or raise :class:`ImportRejected` if anything failed."""
         if self.failed:
             raise ImportRejected(self.errors, self.error_total)
-        if self._events is not None:
-            self._events.close()
         if self._first_load is not None and self._events is not None:
-            self._derive_first_load(self._first_load)
-        elif self.changed:
+            self._derive_first_load(self._first_load, self._events)
+        elif self._events is not None:
+            self._events.close()
+        if self.changed:  # events arrived in a workspace that had some
             self.report.keys_resessionized = len(self.changed)
             self.report.sessions_written = rebuild(
                 self.conn, self.workspace_id, self.changed, fresh=not self._had_sessions
@@ -336,14 +336,19 @@ class Importer:
         self.report.seconds = time.perf_counter() - self._started
         return self.report
 
-    def _derive_first_load(self, first: FreshSessions) -> None:
+    def _derive_first_load(self, first: FreshSessions, events: bulk.EventWriter) -> None:
+        """Sessions of a first load from the collected columns (before the event indexes
+        are built, so their memory is free for the index sorts), else from a scan."""
         stored = self.conn.scalar(
             select(func.count()).select_from(Event).where(Event.workspace_id == self.workspace_id)
         )
         if stored == first.rows:
             self.report.sessions_written = first.write(self.conn, self.workspace_id)
             self.report.keys_resessionized = len(first.keys)
+            events.close()
+            first.settle_ties(self.conn, self.workspace_id)
         else:  # an event id came twice and its later row replaced the earlier one
+            events.close()
             keys, self.report.sessions_written = rebuild_all(self.conn, self.workspace_id)
             self.report.keys_resessionized = keys
 
