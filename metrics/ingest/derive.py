@@ -91,9 +91,10 @@ def _ends(starts: Ints, n: int) -> Ints:
 
 
 def _sums(values: npt.NDArray[np.bool_], starts: Ints) -> Ints:
+    """How many of ``values`` hold in each group (no widened copy of ``values``)."""
     if not len(starts):
         return np.zeros(0, dtype=np.int64)
-    return np.add.reduceat(values.astype(np.int64), starts)
+    return np.add.reduceat(values, starts, dtype=np.int64)
 
 
 def split_sessions(keys: Ints, times: Ints, kinds: npt.NDArray[np.int8]) -> Sessions:

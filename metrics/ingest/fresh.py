@@ -131,6 +131,7 @@ class FreshSessions:
         # One column at a time, each batch list dropped once joined: memory stays near
         # one copy of the columns (14 bytes an event) plus the sort order.
         keys, times, kinds, devices = (self._join(n) for n in range(4))
+        pa.default_memory_pool().release_unused()  # Arrow's block buffers, before the sort
         order = np.lexsort((times, keys))
         keys = keys[order]
         times = times[order]
