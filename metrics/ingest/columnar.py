@@ -56,7 +56,9 @@ def _kind(column: Column) -> str:
 
 def plain(block: bytes) -> bool:
     """Printable ASCII without quotes, lines ending in ``\\n`` or ``\\r\\n``."""
-    return not block.translate(None, _PLAIN) and block.count(b"\r") == block.count(b"\r\n")
+    if block.translate(None, _PLAIN):
+        return False
+    return b"\r" not in block or block.count(b"\r") == block.count(b"\r\n")
 
 
 class Block:
@@ -154,7 +156,7 @@ class ColumnarParser:
 
     def parse(self, block: bytes) -> Block | None:
         """The block's values if every row is plainly valid, else None."""
-        if not block.strip() or not plain(block):
+        if not block or block.isspace() or not plain(block):
             return None
         try:
             table = arrow_csv.read_csv(
@@ -215,12 +217,43 @@ class ColumnarParser:
         return pc.if_else(empty, pa.scalar(column.empty, value.type), value)
 
     def _rows_pass(self, block: Block) -> bool:
-        """The contract's rules across columns, on the parsed values of every row."""
+        """The contract's rules across columns hold on every row.
+
+        A rule is the contract's own Python function, called once per distinct
+        combination of its columns' values (a handful: these are enums) rather
+        than once per row.
+        """
         for indexes, test in self.checks:
-            columns = [block.values(i) for i in indexes]
-            if any(map(test, *columns)):
+            combinations = _distinct_rows([block.arrays[i] for i in indexes])
+            if combinations is None:  # too many to enumerate: every row
+                combinations = zip(*(block.values(i) for i in indexes), strict=True)
+            if any(test(*values) for values in combinations):
                 return False
         return True
+
+
+def _distinct_rows(arrays: Sequence[pa.Array]) -> list[tuple[object, ...]] | None:
+    """The distinct rows of some columns as Python values, or None if there could be too many."""
+    codes = np.zeros(len(arrays[0]), dtype=np.int64)
+    choices: list[list[object]] = []
+    width = 1
+    for array in arrays:
+        encoded = pc.dictionary_encode(array)
+        words = [*_python(encoded.dictionary), None]  # the last one stands for null
+        width *= len(words)
+        if width > 2**40:
+            return None
+        indices = encoded.indices.fill_null(len(words) - 1).to_numpy().astype(np.int64)
+        codes = codes * len(words) + indices
+        choices.append(words)
+    rows = []
+    for code in np.unique(codes).tolist():
+        values = []
+        for words in reversed(choices):
+            code, index = divmod(code, len(words))
+            values.append(words[index])
+        rows.append(tuple(reversed(values)))
+    return rows
 
 
 def _all_where(ok: pa.Array, where: pa.Array) -> bool:
