@@ -228,9 +228,16 @@ def test_unusual_timestamps_go_to_the_row_validator() -> None:
         assert parser.parse(f"i1,u1,,{value}\n".encode()) is None, value
 
 
-def test_first_load_sessions_equal_a_rebuild_from_stored_events(db: Db, tmp_path: Path) -> None:
+@pytest.mark.parametrize("part_events", [2_500_000, 7])
+def test_first_load_sessions_equal_a_rebuild_from_stored_events(
+    db: Db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, part_events: int
+) -> None:
     """Sessions derived in memory on a first load equal those read back from the database,
-    also where several events share a session's first instant (lowest event id first)."""
+    also where several events share a session's first instant (lowest event id first),
+    and when the keys are derived in several parts."""
+    from metrics.ingest import fresh
+
+    monkeypatch.setattr(fresh, "PART_EVENTS", part_events)
     rows = [
         "b2,u1,p1,2026-02-03T10:00:00Z,login,,,,mobile",  # same instant, lower id: its device
         "b1,u1,p1,2026-02-03T10:00:00Z,page_view,,,,desktop",

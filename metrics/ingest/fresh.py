@@ -25,11 +25,13 @@ from sqlalchemy import Connection, text
 
 from metrics.ingest.bulk import BULK_MIN_DERIVED, bulk_mode, indexes_rebuilt
 from metrics.ingest.columnar import Block
-from metrics.ingest.derive import KIND_CODE, count_days, split_sessions
+from metrics.ingest.derive import KIND_CODE, Days, Sessions, count_days, split_sessions
 from metrics.ingest.driver import insert_rows
 from metrics.ingest.sessions import SessionKey, write_derived
 from metrics.models import DailyActivity, Session
 
+PART_EVENTS = 2_500_000
+"""Events sorted and derived at a time (the sort needs about 16 extra bytes an event)."""
 _TIES = "pp_tied_starts"
 _SET_DEVICE = text(
     "UPDATE sessions SET device = :device WHERE workspace_id = :ws AND user_id = :user"
@@ -124,14 +126,46 @@ class FreshSessions:
 
         Needs no index on events, so it runs before they are built (the collected
         columns are freed before the index sorts need their memory); then call
-        :meth:`settle_ties`.
+        :meth:`settle_ties`. Keys are taken in parts of about :data:`PART_EVENTS`
+        events, so the sort's extra memory stays bounded however large the load.
         """
         if not self.rows:
             return 0
-        # One column at a time, each batch list dropped once joined: memory stays near
-        # one copy of the columns (14 bytes an event) plus the sort order.
-        keys, times, kinds, devices = (self._join(n) for n in range(4))
+        # One column at a time, each batch list dropped once joined.
+        columns = [self._join(n) for n in range(4)]
         pa.default_memory_pool().release_unused()  # Arrow's block buffers, before the sort
+        names = list(self.keys)
+        parts = -(-self.rows // PART_EVENTS)
+        derived = []
+        for part in range(parts):
+            if parts == 1:
+                derived.append(self._derive(names, *columns))
+            else:
+                mask = columns[0] % parts == part
+                derived.append(self._derive(names, *(column[mask] for column in columns)))
+        del columns
+        sessions = sum(len(found) for found, _devices, _days in derived)
+        days = sum(len(counts) for _found, _devices, counts in derived)
+        many_sessions = bulk_mode(conn, sessions, "sessions", minimum=BULK_MIN_DERIVED)
+        many_days = bulk_mode(conn, days, "daily_activity", minimum=BULK_MIN_DERIVED)
+        with (
+            indexes_rebuilt(conn, Session.__table__, when=many_sessions),
+            indexes_rebuilt(conn, DailyActivity.__table__, when=many_days),
+        ):
+            while derived:
+                found, first_devices, counts = derived.pop(0)
+                write_derived(conn, workspace_id, names, found, first_devices, counts)
+        return sessions
+
+    def _derive(
+        self,
+        names: list[SessionKey],
+        keys: npt.NDArray[np.generic],
+        times: npt.NDArray[np.generic],
+        kinds: npt.NDArray[np.generic],
+        devices: npt.NDArray[np.generic],
+    ) -> tuple[Sessions, list[str | None], Days]:
+        """Sessions (with first devices) and day counts of some keys' events, in any order."""
         order = np.lexsort((times, keys))
         keys = keys[order]
         times = times[order]
@@ -140,7 +174,6 @@ class FreshSessions:
         del order
         found = split_sessions(keys, times, kinds)
         days = count_days(keys, times, kinds)
-        names = list(self.keys)
         device_names = np.array(list(self.devices), dtype=object)
         first_devices = device_names[devices[found.first]].tolist()
         # Several events at a session's first instant: the device stays the first one's
@@ -151,19 +184,11 @@ class FreshSessions:
             & (keys[after] == found.key)
             & (times[after] == found.started_at)
         )
-        self.tied = [
+        self.tied.extend(
             (*names[k], at)
             for k, at in zip(found.key[tied].tolist(), found.started_at[tied].tolist(), strict=True)
-        ]
-        del keys, times, kinds, devices, after
-        many_sessions = bulk_mode(conn, len(found), "sessions", minimum=BULK_MIN_DERIVED)
-        many_days = bulk_mode(conn, len(days), "daily_activity", minimum=BULK_MIN_DERIVED)
-        with (
-            indexes_rebuilt(conn, Session.__table__, when=many_sessions),
-            indexes_rebuilt(conn, DailyActivity.__table__, when=many_days),
-        ):
-            write_derived(conn, workspace_id, names, found, first_devices, days)
-        return len(found)
+        )
+        return found, first_devices, days
 
     def settle_ties(self, conn: Connection, workspace_id: int) -> None:
         """Give sessions whose first instant holds several events the lowest event id's device.
