@@ -184,8 +184,8 @@ class ColumnarParser:
             if value is None:
                 return None
             arrays.append(value)
-        block = Block(self.spec, arrays)
-        return block if self._rows_pass(block) else None
+        parsed = Block(self.spec, arrays)
+        return parsed if self._rows_pass(parsed) else None
 
     def _check(
         self, column: Column, kind: str, refs: pa.Array | None, value: pa.Array
