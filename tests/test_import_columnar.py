@@ -25,11 +25,11 @@ from tests.test_import import GOOD
 HEADER = "event_id,user_id,project_id,occurred_at,type,action,room_id,resource_id,device"
 
 
-def _import(engine: Engine, folder: Path, workspace: str, *, fast: bool) -> object:
+def _import(engine: Engine, folder: Path, workspace: str, *, fast: bool, block: int) -> object:
     """Import with (fast) or without the column-wise reader; the outcome or the rejection."""
     saved = importer_module.COLUMNAR_MIN_BYTES, columnar.BLOCK_BYTES
     importer_module.COLUMNAR_MIN_BYTES = 0 if fast else 1 << 60
-    columnar.BLOCK_BYTES = 120  # two or three lines per block: fast and row blocks mix
+    columnar.BLOCK_BYTES = block
     try:
         return import_folder(engine, folder, workspace=workspace)
     except ImportRejected as rejected:
@@ -59,11 +59,16 @@ def stored(engine: Engine, workspace: str) -> dict[str, list[tuple]]:
         }
 
 
-def both_ways(db: Db, folder: Path, workspace: str | None = None) -> tuple[object, object]:
-    """(row path, fast path) outcomes; when both loaded, their stored rows must be equal."""
+def both_ways(
+    db: Db, folder: Path, workspace: str | None = None, *, block: int = 120
+) -> tuple[object, object]:
+    """(row path, fast path) outcomes; when both loaded, their stored rows must be equal.
+
+    The fast path reads blocks of about ``block`` bytes (by default two or three
+    lines, so that fast and row-validated blocks mix)."""
     workspace = workspace or db.workspace
-    slow = _import(db.engine, folder, workspace + "_rows", fast=False)
-    fast = _import(db.engine, folder, workspace + "_fast", fast=True)
+    slow = _import(db.engine, folder, workspace + "_rows", fast=False, block=block)
+    fast = _import(db.engine, folder, workspace + "_fast", fast=True, block=block)
     if isinstance(slow, list) or isinstance(fast, list):
         assert fast == slow
     else:
@@ -158,7 +163,7 @@ def test_a_large_plain_file_loads_fast_and_equal(db: Db, tmp_path: Path) -> None
         for i in range(3_000)
     ]
     files = dict(GOOD, **{"events.csv": "\n".join([HEADER, *rows])})
-    _slow, fast = both_ways(db, write_folder(tmp_path / "in", files))
+    _slow, fast = both_ways(db, write_folder(tmp_path / "in", files), block=8_000)
     assert fast.events == 3_000 and fast.sessions_written > 100
 
 
