@@ -18,6 +18,7 @@ from metrics.db import workspace_id
 from metrics.ingest import ImportRejected, columnar, import_folder
 from metrics.ingest import importer as importer_module
 from metrics.ingest.contract import FILES_BY_NAME, parse_timestamp
+from metrics.ingest.csvfile import plan_blocks
 from metrics.ingest.sessions import rebuild_all
 from tests.conftest import Db, write_folder
 from tests.test_import import GOOD
@@ -299,3 +300,26 @@ def test_large_derived_writes_rebuild_their_indexes(
         }
     assert after == before and "ix_sessions_cover" in after
     assert stored(sqlite_db.engine, sqlite_db.workspace)["sessions"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    lines=st.lists(st.text(alphabet="ab,\r", max_size=9), min_size=0, max_size=30),
+    size=st.integers(1, 40),
+    chunk=st.integers(1, 17),
+)
+def test_blocks_are_whole_lines_cut_at_the_first_newline_past_their_size(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[str], size: int, chunk: int
+) -> None:
+    path = tmp_path_factory.mktemp("blocks") / "events.csv"
+    data = ("h1,h2\n" + "\n".join(lines)).encode()
+    path.write_bytes(data)
+    blocks = plan_blocks(path, size, chunk=chunk)  # any chunk size reads the same
+    start = data.index(b"\n") + 1
+    expected = []
+    while start < len(data):
+        cut = data.find(b"\n", start + size)
+        end = len(data) if cut < 0 else cut + 1
+        expected.append((start, end))
+        start = end
+    assert blocks == expected

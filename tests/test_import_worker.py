@@ -1,9 +1,5 @@
-"""Large files that the column-wise reader cannot take (quoted ones) are parsed in worker
-processes: same rows, same errors, same all-or-nothing.
-
-Each test runs the worker path twice: streamed by one worker, and cut into
-(tiny) blocks that two workers take turns on.
-"""
+"""Large files that the column-wise reader cannot take (quoted ones) are parsed in a worker
+process: same rows, same errors, same all-or-nothing as in the main process."""
 
 from __future__ import annotations
 
@@ -12,22 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from metrics.ingest import ImportRejected, import_folder, parallel
+from metrics.ingest import ImportRejected, import_folder
 from metrics.ingest import importer as importer_module
 from metrics.ingest.csvfile import plan_blocks
 from metrics.status import workspace_status
 from tests.conftest import Db, write_folder
 from tests.test_import import GOOD
-
-
-@pytest.fixture(params=["stream", "blocks"])
-def worker_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "stream":
-        monkeypatch.setattr(parallel, "WORKERS", 1)
-    else:
-        monkeypatch.setattr(parallel, "WORKERS", 2)  # whatever this machine's cores
-        monkeypatch.setattr(parallel, "BLOCK_BYTES", 64)  # a few lines per block
-    return request.param
 
 
 def _import(db: Db, folder: Path, *, worker: bool, monkeypatch: pytest.MonkeyPatch) -> object:
@@ -49,11 +35,7 @@ def test_blocks_cut_whole_lines_and_refuse_quoted_files(tmp_path: Path) -> None:
     assert plan_blocks(path, 4) is None
 
 
-def test_worker_and_in_process_store_the_same(
-    db: Db, tmp_path: Path, monkeypatch, worker_mode: str
-) -> None:
-    if worker_mode == "blocks":
-        monkeypatch.setattr(parallel, "BLOCK_BYTES", 20_000)  # about 40 blocks
+def test_worker_and_in_process_store_the_same(db: Db, tmp_path: Path, monkeypatch) -> None:
     rows = "\n".join(
         f"w{i},u{1 + i % 2},{'p1' if i % 3 else ''},2026-02-0{1 + i % 9}T1{i % 10}:0{i % 6}:00Z,"
         f"{('login', 'page_view', 'action')[i % 3]},{'search' if i % 3 == 2 else ''},,,desktop"
@@ -72,9 +54,7 @@ def test_worker_and_in_process_store_the_same(
         )
 
 
-def test_worker_reports_the_same_errors(
-    db: Db, tmp_path: Path, monkeypatch, worker_mode: str
-) -> None:
+def test_worker_reports_the_same_errors(db: Db, tmp_path: Path, monkeypatch) -> None:
     files = dict(GOOD)
     files["events.csv"] = (
         GOOD["events.csv"].replace(
@@ -100,9 +80,7 @@ def test_worker_reports_the_same_errors(
                 workspace_status(conn, db.workspace + str(worker))
 
 
-def test_worker_reports_bad_bytes_on_their_line(
-    db: Db, tmp_path: Path, monkeypatch, worker_mode: str
-) -> None:
+def test_worker_reports_bad_bytes_on_their_line(db: Db, tmp_path: Path, monkeypatch) -> None:
     folder = write_folder(tmp_path / "in", GOOD)
     events = (
         folder / "events.csv"

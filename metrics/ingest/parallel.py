@@ -1,24 +1,19 @@
-"""Parse and validate a large CSV file in a forked worker while the main process writes.
+"""Parse and validate a large quoted CSV file in a forked worker while the main process writes.
 
-The worker reads and validates rows (pure Python, holding its own GIL) and hands
+Quote-free files take the column-wise path (:mod:`metrics.ingest.columnar`). A
+file with quotes — where a quoted field may hold a newline, so only a stream
+reader can tell records apart — is read here, as a stream, by the row
+validator in one worker process (pure Python, holding its own GIL), which hands
 batches of parsed values through a bounded queue; the main process writes them
 to the database meanwhile. Order is kept (one worker, one FIFO queue), memory
 is bounded (at most ``depth`` batches in flight), and errors travel with the
 batches so they are reported exactly as in the single-process path. The worker
 never touches the database connection it inherits.
-
-Parsing costs more than writing, so on a machine with three or more cores a
-file that holds no quote character — where every newline ends a record — is
-cut into blocks at newlines and parsed by two workers taking turns (block 0,
-2, 4 … and 1, 3, 5 …); the main process reads their queues in block order, so
-rows still arrive in file order. A file with quotes (a quoted field may hold a
-newline) is read by one worker, as a stream.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import os
 import queue as queue_module
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,16 +21,11 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from metrics.ingest.contract import FILES_BY_NAME, FileSpec
-from metrics.ingest.csvfile import block_rows, plan_blocks, read_range, read_rows
+from metrics.ingest.csvfile import read_rows
 from metrics.ingest.validate import RowValidator
 
 PARALLEL_MIN_BYTES = 16 * 2**20
 """Smaller files are parsed in-process: forking would cost more than it saves."""
-BLOCK_BYTES = 4 * 2**20
-"""Size of the blocks that block-parsing workers take turns on."""
-WORKERS = 2 if (os.cpu_count() or 1) >= 3 else 1
-"""Block-parsing workers: two only when the main process and both have a core each.
-On two cores the import is CPU-bound already and a second parser measured no gain."""
 
 
 @dataclass
@@ -44,7 +34,6 @@ class Chunk:
     errors: list[tuple[int, str | None, str]] = field(default_factory=list)
     position: int = 0
     done: bool = False
-    block_end: bool = False
 
 
 def available() -> bool:
@@ -61,13 +50,7 @@ def parse_in_worker(
     batch: int,
     depth: int = 4,
 ) -> Iterator[Chunk]:
-    """Validated batches of ``path``, parsed in child processes, in file order."""
-    blocks = plan_blocks(path, BLOCK_BYTES)
-    if blocks is not None and len(blocks) > 1 and WORKERS > 1:
-        yield from _parse_blocks(
-            path, spec, header, known, unchecked, error_budget, batch, depth, blocks
-        )
-        return
+    """Validated batches of ``path``, parsed in a child process, in file order."""
     context = multiprocessing.get_context("fork")
     channel = context.Queue(maxsize=depth)
     worker = context.Process(
@@ -85,57 +68,6 @@ def parse_in_worker(
                 break
     finally:
         _stop(worker)
-
-
-def _parse_blocks(
-    path: Path,
-    spec: FileSpec,
-    header: list[str],
-    known: dict[str, set[str]],
-    unchecked: set[str],
-    error_budget: int,
-    batch: int,
-    depth: int,
-    blocks: list[tuple[int, int]],
-) -> Iterator[Chunk]:
-    context = multiprocessing.get_context("fork")
-    channels = [context.Queue(maxsize=depth) for _ in range(WORKERS)]
-    workers = [
-        context.Process(
-            target=_work_blocks,
-            args=(
-                channels[n],
-                path,
-                spec.name,
-                header,
-                known,
-                unchecked,
-                error_budget,
-                batch,
-                blocks,
-                n,
-            ),
-            name=f"portalpulse-parse-{n}",
-            daemon=True,
-        )
-        for n in range(WORKERS)
-    ]
-    for worker in workers:
-        worker.start()
-    try:
-        for number in range(len(blocks)):
-            channel, worker = channels[number % WORKERS], workers[number % WORKERS]
-            while True:
-                chunk = _receive(channel, worker, spec.name)
-                last = number == len(blocks) - 1
-                if chunk.block_end:
-                    chunk.done = last
-                    yield chunk
-                    break
-                yield chunk
-    finally:
-        for worker in workers:
-            _stop(worker)
 
 
 def _receive(channel: multiprocessing.Queue, worker: BaseProcess, name: str) -> Chunk:
@@ -193,41 +125,10 @@ class _Batches:
         if len(self.chunk.rows) >= self.batch or len(self.chunk.errors) >= self.batch:
             self.send(position)
 
-    def send(self, position: int, *, done: bool = False, block_end: bool = False) -> None:
+    def send(self, position: int, *, done: bool = False) -> None:
         chunk, self.chunk = self.chunk, Chunk()
-        chunk.position, chunk.done, chunk.block_end = position, done, block_end
+        chunk.position, chunk.done = position, done
         self.channel.put(chunk)
-
-
-def _work_blocks(
-    channel: multiprocessing.Queue,
-    path: Path,
-    spec_name: str,
-    header: list[str],
-    known: dict[str, set[str]],
-    unchecked: set[str],
-    error_budget: int,
-    batch: int,
-    blocks: list[tuple[int, int]],
-    turn: int,
-) -> None:
-    """Parse every ``WORKERS``-th block, numbering lines from the newlines before it."""
-    out = _Batches(channel, spec_name, header, known, unchecked, error_budget, batch)
-    with path.open("rb") as binary:
-        line_base = 1  # the header's line
-        counted_to = blocks[0][0]
-        for number in range(turn, len(blocks), WORKERS):
-            start, end = blocks[number]
-            line_base += read_range(binary, counted_to, start).count(b"\n")
-            counted_to = end
-            raw = read_range(binary, start, end)
-            if not out.spent:
-                for line, values in block_rows(raw, line_base + 1, out.error):
-                    out.add(line, values, start)
-                    if out.spent:
-                        break
-            line_base += raw.count(b"\n")
-            out.send(end, block_end=True)
 
 
 def _work(
