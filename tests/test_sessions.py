@@ -2,17 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
 from metrics.db import workspace_id
 from metrics.ingest.contract import FILES_BY_NAME
+from metrics.ingest.derive import CAP_MS, IDLE_MS, kind_codes, split_sessions
 from metrics.ingest.importer import Importer
-from metrics.ingest.sessions import CAP_MS, IDLE_MS, sessionize
 from metrics.models import DailyActivity, Session, to_millis
+
+
+@dataclass
+class Visit:
+    started_at: int
+    ended_at: int
+    events: int
+    logins: int
+    page_views: int
+    actions: int
+    device: str | None
+
+    @property
+    def duration_ms(self) -> int:
+        return self.ended_at - self.started_at
+
+
+def sessionize(events: Iterable[tuple[int, str, str | None]]) -> list[Visit]:
+    """One key's events ``(occurred_ms, type, device)``, sorted by time, through the rule."""
+    rows = list(events)
+    times = np.array([r[0] for r in rows], dtype=np.int64)
+    kinds = kind_codes(r[1] for r in rows)
+    found = split_sessions(np.zeros(len(rows), dtype=np.int64), times, kinds)
+    return [
+        Visit(
+            started_at=int(found.started_at[i]),
+            ended_at=int(found.ended_at[i]),
+            events=int(found.events[i]),
+            logins=int(found.logins[i]),
+            page_views=int(found.page_views[i]),
+            actions=int(found.actions[i]),
+            device=rows[int(found.first[i])][2],
+        )
+        for i in range(len(found))
+    ]
+
 
 T0 = to_millis(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
 MIN = 60_000

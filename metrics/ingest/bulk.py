@@ -74,21 +74,29 @@ def bulk_mode(
     return expected_rows >= (stored or 0)
 
 
+def drop_indexes(conn: Connection, table: Table) -> None:
+    """Drop ``table``'s secondary indexes before a large load (unique constraints stay,
+    so conflicts still conflict)."""
+    for index in table.indexes:
+        index.drop(conn)
+
+
+def create_indexes(conn: Connection, table: Table) -> None:
+    """Build ``table``'s secondary indexes once, after a large load: several times
+    cheaper than maintaining them row by row."""
+    for index in table.indexes:
+        index.create(conn)
+
+
 @contextmanager
 def indexes_rebuilt(conn: Connection, table: Table, *, when: bool) -> Iterator[None]:
-    """Drop ``table``'s secondary indexes for the block's writes and build them after it.
-
-    Building an index once from sorted rows is several times cheaper than
-    maintaining it row by row; unique constraints stay, so conflicts still conflict.
-    """
+    """Drop ``table``'s secondary indexes for the block's writes and build them after it."""
     if not when:
         yield
         return
-    for index in table.indexes:
-        index.drop(conn)
+    drop_indexes(conn, table)
     yield
-    for index in table.indexes:
-        index.create(conn)
+    create_indexes(conn, table)
 
 
 class EventWriter:
@@ -100,8 +108,7 @@ class EventWriter:
         self.postgres = conn.dialect.name == "postgresql"
         self.bulk = bulk
         if bulk:
-            for index in Event.__table__.indexes:
-                index.drop(conn)
+            drop_indexes(conn, Event.__table__)
         names = ", ".join(EVENT_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in EVENT_COLUMNS[1:])
         conflict = f"ON CONFLICT (workspace_id, event_id) DO UPDATE SET {updates}"
@@ -155,8 +162,7 @@ class EventWriter:
     def close(self) -> None:
         """Rebuild the indexes dropped for a bulk load."""
         if self.bulk:
-            for index in Event.__table__.indexes:
-                index.create(self.conn)
+            create_indexes(self.conn, Event.__table__)
             self.bulk = False
 
     def _ensure_staging(self) -> None:

@@ -33,6 +33,11 @@ def utf8_lines(binary: IO[bytes]) -> Iterator[str]:
         yield line.removeprefix("\ufeff") if number == 1 else line
 
 
+def blank(values: list[str]) -> bool:
+    """A row with no values, or a single blank one (a blank line): skipped, not an error."""
+    return not values or (len(values) == 1 and not values[0].strip())
+
+
 def read_header(path: Path, spec: FileSpec, error: ErrorSink) -> list[str] | None:
     """The lower-cased header, or None after reporting why the file cannot be read."""
     with path.open("rb") as binary:
@@ -71,7 +76,7 @@ def read_rows(
         try:
             next(reader, None)
             for done, values in enumerate(reader, start=1):
-                if values and (len(values) > 1 or values[0].strip()):
+                if not blank(values):
                     yield reader.line_num, values
                 if tick is not None and done % every == 0:
                     tick(binary.tell())
@@ -97,7 +102,7 @@ def block_rows(block: bytes, first_line: int, error: ErrorSink) -> Iterator[tupl
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         for values in reader:
-            if values and (len(values) > 1 or values[0].strip()):
+            if not blank(values):
                 yield first_line - 1 + reader.line_num, values
     except csv.Error as exc:
         error(first_line - 1 + reader.line_num, None, f"malformed CSV: {exc}")

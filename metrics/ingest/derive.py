@@ -13,7 +13,7 @@ API's ingestion and the incremental re-sessionizing all call it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,41 +139,11 @@ def count_days(keys: Ints, times: Ints, kinds: npt.NDArray[np.int8]) -> Days:
     )
 
 
+def kind_code(event_type: str | None) -> int:
+    """The kind code of an event type name (an unknown type counts as an action)."""
+    return KIND_CODE.get(event_type, 2)  # type: ignore[arg-type]
+
+
 def kind_codes(types: Iterable[str]) -> npt.NDArray[np.int8]:
-    """Kind codes of event type names (an unknown type counts as an action)."""
-    return np.fromiter((KIND_CODE.get(t, 2) for t in types), dtype=np.int8)
-
-
-@dataclass(slots=True)
-class Visit:
-    """One session as computed from its events (times in epoch milliseconds)."""
-
-    started_at: int
-    ended_at: int
-    events: int = 0
-    logins: int = 0
-    page_views: int = 0
-    actions: int = 0
-    device: str | None = None
-
-    @property
-    def duration_ms(self) -> int:
-        return self.ended_at - self.started_at
-
-
-def sessionize(events: Iterable[tuple[int, str, str | None]]) -> Iterator[Visit]:
-    """Split one key's events ``(occurred_ms, type, device)``, sorted by time, into visits."""
-    rows = list(events)
-    times = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    kinds = kind_codes(r[1] for r in rows)
-    found = split_sessions(np.zeros(len(rows), dtype=np.int64), times, kinds)
-    for i in range(len(found)):
-        yield Visit(
-            started_at=int(found.started_at[i]),
-            ended_at=int(found.ended_at[i]),
-            events=int(found.events[i]),
-            logins=int(found.logins[i]),
-            page_views=int(found.page_views[i]),
-            actions=int(found.actions[i]),
-            device=rows[int(found.first[i])][2],
-        )
+    """Kind codes of event type names."""
+    return np.fromiter(map(kind_code, types), dtype=np.int8)

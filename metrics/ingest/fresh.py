@@ -25,7 +25,7 @@ from sqlalchemy import Connection, text
 
 from metrics.ingest.bulk import BULK_MIN_DERIVED, bulk_mode, indexes_rebuilt
 from metrics.ingest.columnar import Block
-from metrics.ingest.derive import KIND_CODE, Days, Sessions, count_days, split_sessions
+from metrics.ingest.derive import Days, Sessions, count_days, kind_code, split_sessions
 from metrics.ingest.driver import insert_rows
 from metrics.ingest.sessions import SessionKey, write_derived
 from metrics.models import DailyActivity, Session
@@ -77,7 +77,7 @@ class FreshSessions:
             dtype=np.int32,
             count=len(unique),
         )
-        kinds = _codes(kind, lambda name: KIND_CODE.get(name, 2))
+        kinds = _codes(kind, kind_code)
         devices = _codes(device, lambda name: self.devices.setdefault(name, len(self.devices)))
         batch = (
             codes[inverse.reshape(-1)],

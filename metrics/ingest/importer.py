@@ -113,9 +113,11 @@ class Importer:
         self._had_sessions = bool(
             conn.scalar(select(exists().where(Session.workspace_id == workspace_id)))
         )
-        self._fresh = not self._had_events and not self._had_sessions
-        """No events or sessions stored yet: sessions are built from scratch at the end."""
-        self._first_load = FreshSessions() if self._fresh else None
+        self._first_load = (
+            FreshSessions() if not self._had_events and not self._had_sessions else None
+        )
+        """Set on a first load (no events or sessions stored yet): sessions are derived
+        at the end from the rows written, with nothing tracked per key meanwhile."""
         self._events: bulk.EventWriter | None = None
         self._expected_events = 0
         self._started = time.perf_counter()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from metrics.ingest.contract import FILES_BY_NAME, FileSpec
+from metrics.ingest.contract import FileSpec
 from metrics.ingest.csvfile import read_rows
 from metrics.ingest.validate import RowValidator
 
@@ -53,9 +53,10 @@ def parse_in_worker(
     """Validated batches of ``path``, parsed in a child process, in file order."""
     context = multiprocessing.get_context("fork")
     channel = context.Queue(maxsize=depth)
+    out = _Batches(channel, spec, header, known, unchecked, error_budget, batch)
     worker = context.Process(
         target=_work,
-        args=(channel, path, spec.name, header, known, unchecked, error_budget, batch),
+        args=(out, path),  # forked: the child works on its own copy
         name="portalpulse-parse",
         daemon=True,
     )
@@ -93,7 +94,7 @@ class _Batches:
     def __init__(
         self,
         channel: multiprocessing.Queue,
-        spec_name: str,
+        spec: FileSpec,
         header: list[str],
         known: dict[str, set[str]],
         unchecked: set[str],
@@ -105,7 +106,6 @@ class _Batches:
         self.batch = batch
         self.chunk = Chunk()
         self.errors_seen = 0
-        spec = FILES_BY_NAME[spec_name]
         self.validate = RowValidator(spec, header, known.__getitem__, unchecked, self.error)
 
     def error(self, line: int, column: str | None, message: str) -> None:
@@ -131,25 +131,15 @@ class _Batches:
         self.channel.put(chunk)
 
 
-def _work(
-    channel: multiprocessing.Queue,
-    path: Path,
-    spec_name: str,
-    header: list[str],
-    known: dict[str, set[str]],
-    unchecked: set[str],
-    error_budget: int,
-    batch: int,
-) -> None:
+def _work(out: _Batches, path: Path) -> None:
     """Parse the whole file as a stream (any CSV, quoted newlines included)."""
-    out = _Batches(channel, spec_name, header, known, unchecked, error_budget, batch)
     position = 0
 
     def tick(at: int) -> None:
         nonlocal position
         position = at
 
-    for line, raw in read_rows(path, out.error, tick, every=batch):
+    for line, raw in read_rows(path, out.error, tick, every=out.batch):
         out.add(line, raw, position)
         if out.spent:
             break

@@ -22,21 +22,9 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, TextClause, text
 
-from metrics.ingest.derive import (
-    CAP_MS,
-    IDLE_MS,
-    Days,
-    Sessions,
-    Visit,
-    count_days,
-    kind_codes,
-    sessionize,
-    split_sessions,
-)
+from metrics.ingest.derive import Days, Sessions, count_days, kind_codes, split_sessions
 from metrics.ingest.driver import insert_rows
 from metrics.models import MS_PER_DAY
-
-__all__ = ["CAP_MS", "IDLE_MS", "SessionKey", "Visit", "rebuild", "rebuild_all", "sessionize"]
 
 SessionKey = tuple[str, str]
 """``(user_id, project_id)``; project_id ``""`` is the partner portal."""

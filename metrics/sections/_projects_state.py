@@ -24,7 +24,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from metrics.ingest.sessions import CAP_MS
+from metrics.ingest.derive import CAP_MS
 from metrics.models import (
     PARTNER_PORTAL,
     Event,
