@@ -112,7 +112,7 @@ class QueryResult(BaseModel):
 def _choices(kind: str, value: str, names: Sequence[str]) -> str:
     close = difflib.get_close_matches(value, names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return f"unknown {kind} {value!r}{hint} Valid {kind}s: {', '.join(names)}"
+    return f"unknown {kind} {value!r}{hint}. Valid {kind}s: {', '.join(names)}"
 
 
 def measure_named(text: str, registry: Registry = REGISTRY) -> Measure:
