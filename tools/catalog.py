@@ -32,6 +32,7 @@ from metrics.lookups_search import search_entities
 from metrics.scope import ScopeError
 from metrics.sections import section
 from tools import args as a
+from tools import query as query_tool
 from tools.context import ToolContext
 from tools.glossary import define
 from tools.resolve import OutOfScope, Unresolved, build_scope, resolve_name
@@ -40,9 +41,19 @@ from tools.resolve import OutOfScope, Unresolved, build_scope, resolve_name
 @dataclass(frozen=True)
 class ToolSpec:
     name: str
-    description: str
-    args: type[BaseModel]
+    about: str | Callable[[], str]
+    """Its description, or a function that writes it (from the registry) when asked."""
+    schema: type[BaseModel] | Callable[[], type[BaseModel]]
+    """Its argument model, or a function that builds it (from the registry) when asked."""
     run: Callable[[ToolContext, Connection, Any], dict[str, Any]]
+
+    @property
+    def description(self) -> str:
+        return self.about if isinstance(self.about, str) else self.about()
+
+    @property
+    def args(self) -> type[BaseModel]:
+        return self.schema if isinstance(self.schema, type) else self.schema()
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:
@@ -114,6 +125,7 @@ def _table(default_sort: str) -> Callable[[Any], str]:
 
 
 SPECS: tuple[ToolSpec, ...] = (
+    ToolSpec("query_metrics", query_tool.description, query_tool.query_args, query_tool.run),
     ToolSpec(
         "get_kpis",
         "KPI cards for a window: invites sent, logins, visits (sessions), tasks completed, "

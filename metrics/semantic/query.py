@@ -179,10 +179,16 @@ def parse_query(
         descending=True if descending is None else descending,
         limit=limit,
     )
+    check_dimensions(spec, registry)
+    return spec
+
+
+def check_dimensions(spec: QuerySpec, registry: Registry = REGISTRY) -> None:
+    """Every measure of ``spec`` can be cut by every dimension of it, or :class:`QueryError`."""
     for name in spec.needed:
         measure = registry.measures[name]
         allowed = registry.measure_dimensions(measure)
-        refused = [d for d in dims if d not in allowed]
+        refused = [d for d in spec.by if d not in allowed]
         if refused:
             what = (
                 "a state measure (at the window's end)"
@@ -193,7 +199,6 @@ def parse_query(
                 f"{name} is {what} that cannot be cut by {', '.join(refused)}; "
                 f"it can be cut by: {', '.join(allowed)}"
             )
-    return spec
 
 
 # -- running --------------------------------------------------------------------------------
