@@ -31,11 +31,12 @@ from metrics.drift import drifting_users
 from metrics.lookups_search import search_entities
 from metrics.scope import ScopeError
 from metrics.sections import section
+from metrics.semantic.resolve import ResolveError
 from tools import args as a
 from tools import query as query_tool
 from tools.context import ToolContext
 from tools.glossary import define
-from tools.resolve import OutOfScope, Unresolved, build_scope, resolve_name
+from tools.resolve import build_scope, resolve_name
 
 
 @dataclass(frozen=True)
@@ -271,10 +272,8 @@ def run_tool(ctx: ToolContext, name: str, arguments: dict[str, Any]) -> dict[str
             f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()
         )
         return {**envelope, "error": "invalid", "message": problems}
-    except Unresolved as exc:
+    except ResolveError as exc:
         return {**envelope, "error": exc.kind, "message": str(exc), "choices": exc.choices}
-    except OutOfScope as exc:
-        return {**envelope, "error": "out_of_scope", "message": str(exc)}
     except (ScopeError, ValueError, LookupError) as exc:
         return {**envelope, "error": "invalid", "message": str(exc).strip("'\"")}
     scope = data.pop("_scope", None)

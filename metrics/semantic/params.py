@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Connection
 
 from metrics.scope import Scope, resolve_scope
@@ -26,10 +26,63 @@ def _describe(name: str) -> str:
     return item.description
 
 
-class ScopeParams(BaseModel):
-    """When and whose data."""
+class FilterParams(BaseModel):
+    """Whose data: the registry's filters, by their one set of names."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    owner: str | None = Field(None, description=_describe("owner"))
+    account: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("account", "accounts"),
+        description=_describe("account"),
+    )
+    playbook: str | None = Field(None, description=_describe("playbook"))
+    partner_type: str | None = Field(None, description=_describe("partner_type"))
+    status: list[str] = Field(default_factory=list, description=_describe("status"))
+    project: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("project", "projects"),
+        description=_describe("project"),
+    )
+
+    @field_validator("account", "status", "project", mode="before")
+    @classmethod
+    def _many(cls, value: object) -> object:
+        """A single value or a comma-separated string is accepted for a repeatable filter."""
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            return [v.strip() for item in value for v in str(item).split(",") if v.strip()]
+        return value
+
+    def filters(self) -> dict[str, object]:
+        """The filters given, by their registry names."""
+        given = self.model_dump(include=set(REGISTRY.filters))
+        return {k: v for k, v in given.items() if v not in (None, [])}
+
+    def resolve_filters(self, conn: Connection, workspace_id: int) -> dict[str, object]:
+        """The filters as ids (strict resolution), keyed like :class:`metrics.scope.Filters`:
+        what a tool's fixed filters hold. Raises :class:`ScopeError` for an unknown name."""
+        scope = resolve_scope(
+            conn,
+            workspace_id,
+            owner=self.owner,
+            accounts=self.account,
+            playbook=self.playbook,
+            partner_type=self.partner_type,
+            status=self.status,
+            projects=self.project,
+        )
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in scope.filters.as_dict().items()
+        }
+
+
+class ScopeParams(FilterParams):
+    """When and whose data."""
 
     range: str | None = Field(
         None,
@@ -44,24 +97,6 @@ class ScopeParams(BaseModel):
     as_of: str | None = Field(
         None, description="Date (the end of that day) or ISO 8601 instant that plays 'now'."
     )
-    owner: str | None = Field(None, description=_describe("owner"))
-    account: list[str] = Field(default_factory=list, description=_describe("account"))
-    playbook: str | None = Field(None, description=_describe("playbook"))
-    partner_type: str | None = Field(None, description=_describe("partner_type"))
-    status: list[str] = Field(default_factory=list, description=_describe("status"))
-    project: list[str] = Field(default_factory=list, description=_describe("project"))
-
-    @field_validator("account", "status", "project", mode="before")
-    @classmethod
-    def _many(cls, value: object) -> object:
-        """A single value or a comma-separated string is accepted for a repeatable filter."""
-        if value is None:
-            return []
-        if isinstance(value, str):
-            value = [value]
-        if isinstance(value, list | tuple):
-            return [v.strip() for item in value for v in str(item).split(",") if v.strip()]
-        return value
 
     def resolve(self, conn: Connection, workspace_id: int, *, now: datetime | None = None) -> Scope:
         """The validated :class:`Scope` (names resolved strictly; :class:`ScopeError` if not)."""
@@ -80,14 +115,6 @@ class ScopeParams(BaseModel):
             projects=self.project,
             now=now,
         )
-
-    def filters(self) -> dict[str, object]:
-        """The filters given, by their registry names."""
-        return {
-            k: v
-            for k, v in self.model_dump(include=set(REGISTRY.filters)).items()
-            if v not in (None, [])
-        }
 
 
 class QueryParams(ScopeParams):
