@@ -139,7 +139,7 @@ def test_sessions_by_first_event_and_events_by_their_own(loaded: tuple[Engine, i
         ("res1", "Setup guide", 1, 1), (None, None, 1, 0),
     ]  # fmt: skip
     got = query(loaded, "actions", "room")
-    assert rows(got, "room", "room_name", "actions") == [("r1", "Library", 1), (None, None, 0)]
+    assert rows(got, "room", "room_name", "actions") == [("r1", "Library", 1)]
 
 
 def test_state_measures_at_the_windows_end(loaded: tuple[Engine, int]) -> None:

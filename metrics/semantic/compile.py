@@ -28,6 +28,7 @@ from sqlalchemy import (
     func,
     literal,
     null,
+    or_,
     select,
 )
 
@@ -201,16 +202,15 @@ def _events(scope: Scope, measures: list[Measure], start: object = None) -> list
         room_col=table.c.room_id,
         resource_col=table.c.resource_id,
     )
+    matches = {m.name: _event_match(m.recipe, table) for m in measures}  # type: ignore[arg-type]
     where = and_(
         table.c.workspace_id == scope.workspace_id,
         table.c.occurred_at >= (start or scope.start),
         table.c.occurred_at < scope.until,
+        or_(*matches.values()),  # only events some measure counts: no empty groups
         portal_condition(scope, table.c.project_id, table.c.user_id),
     )
-    aggregates = {
-        m.name: func.sum(_one_if(_event_match(m.recipe, table)))  # type: ignore[arg-type]
-        for m in measures
-    }
+    aggregates = {name: func.sum(_one_if(match)) for name, match in matches.items()}
     return [Part(frame, where, aggregates)]
 
 
