@@ -18,6 +18,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from metrics.semantic.vocabulary import REGISTRY
+
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f`*_<>\[\]{}|#]")
 
@@ -94,7 +96,7 @@ def environment() -> Environment:
         autoescape=False,
     )
     env.filters.update(num=num, pct=pct, change=change, secs=secs, day=day, q=q)
-    env.globals.update(window=window)
+    env.globals.update(window=window, filter_names=list(REGISTRY.filters), label=REGISTRY.label)
     return env
 
 

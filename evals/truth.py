@@ -10,7 +10,7 @@ assistant asked the right tool with the right scope and reported its figures
 faithfully (``tests/test_evals.py`` breaks a section under the assistant only, and
 the run fails).
 
-Scope arguments every function accepts: ``range`` or ``from_date``/``to_date``,
+Scope arguments every function accepts: ``range`` or ``from``/``to``,
 ``owner``, ``account``, ``project``, ``playbook``, ``partner_type``, ``status``
 (names or ids, as the CLI takes them).
 """
@@ -30,6 +30,7 @@ from metrics.lookups_search import search_entities
 from metrics.models import Account, Project, Resource, Room, User
 from metrics.scope import Scope, resolve_scope
 from metrics.sections import section
+from metrics.semantic.params import FilterParams, ScopeParams
 
 
 class TruthError(ValueError):
@@ -80,32 +81,24 @@ class TruthContext:
     fixed: dict[str, Any] = field(default_factory=dict)
     """The case's ``scope``: filters the question is asked under (ids or names)."""
 
-    def scope(
-        self,
-        range: str | None = None,
-        from_date: str | None = None,
-        to_date: str | None = None,
-        owner: str | None = None,
-        account: str | None = None,
-        project: str | None = None,
-        playbook: str | None = None,
-        partner_type: str | None = None,
-        status: str | None = None,
-    ) -> Scope:
-        fixed = self.fixed
+    def scope(self, **given: Any) -> Scope:
+        """The scope of SPEC §3's names in ``given`` (``range`` or ``from``/``to``, the
+        filters), as of the case's date, inside the case's fixed filters."""
+        params = ScopeParams.model_validate(given)
+        fixed = FilterParams.model_validate(self.fixed)
         return resolve_scope(
             self.conn,
             self.workspace_id,
             as_of=self.as_of,
-            range=range,
-            start=from_date,
-            end=to_date,
-            owner=owner or fixed.get("owner"),
-            accounts=[account] if account else list(fixed.get("accounts") or ()),
-            playbook=playbook or fixed.get("playbook"),
-            partner_type=partner_type or fixed.get("partner_type"),
-            status=[status] if status else list(fixed.get("status") or ()),
-            projects=[project] if project else list(fixed.get("projects") or ()),
+            range=params.range,
+            start=params.from_,
+            end=params.to,
+            owner=params.owner or fixed.owner,
+            accounts=params.account or fixed.account,
+            playbook=params.playbook or fixed.playbook,
+            partner_type=params.partner_type or fixed.partner_type,
+            status=params.status or fixed.status,
+            projects=params.project or fixed.project,
         )
 
 

@@ -82,8 +82,8 @@ def scope(demo: tuple[Assistant, int], **kwargs: object):
         ("Which customers are least active on their onboarding portal this month?",
          "list_projects", {"sort": "sessions", "descending": False}),
         ("which reseller partners rank highest?", "get_leaderboard", {"partner_type": "reseller"}),
-        ("logins in October", "get_kpis", {"from_date": "2026-10-01", "to_date": "2026-10-31"}),
-        ("how many logins yesterday?", "get_kpis", {"from_date": "2026-11-21"}),
+        ("logins in October", "get_kpis", {"from": "2026-10-01", "to": "2026-10-31"}),
+        ("how many logins yesterday?", "get_kpis", {"from": "2026-11-21"}),
     ],
 )  # fmt: skip
 def test_question_styles_route_to_their_tool(demo, question: str, tool: str, args: dict) -> None:

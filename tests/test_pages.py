@@ -113,7 +113,7 @@ def test_every_suggestion_window_reads_back_as_the_same_window(view: str) -> Non
             if window_phrase(name, None, None) in question:
                 assert extract(question, today).window == {"range": name}, question
     explicit = suggestions(view, start="2026-10-01", end="2026-10-31")["analysis"]
-    assert extract(explicit, today).window == {"from_date": "2026-10-01", "to_date": "2026-10-31"}
+    assert extract(explicit, today).window == {"from": "2026-10-01", "to": "2026-10-31"}
 
 
 def test_the_view_analysis_lists_risks_blockers_and_the_biggest_gap(demo) -> None:

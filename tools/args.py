@@ -4,43 +4,46 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from metrics.ingest.contract import PROJECT_STATUSES
+from metrics.ingest.contract import PARTNER_TYPES, PROJECT_STATUSES
 from metrics.scope import RANGES
+from metrics.semantic.params import FilterParams, WindowParams
+from metrics.semantic.vocabulary import REGISTRY
 
 RangeName = Literal[RANGES]  # type: ignore[valid-type]
+SignalName = Literal[tuple(REGISTRY.signals)]  # type: ignore[valid-type]
 Status = Literal[PROJECT_STATUSES]  # type: ignore[valid-type]
+PartnerType = Literal[PARTNER_TYPES]  # type: ignore[valid-type]
 
 
-class ScopeArgs(BaseModel):
-    """When and whose data: every metric tool takes these."""
+def argument_names(model: type[BaseModel]) -> set[str]:
+    """The names a tool's arguments are given by: each field's alias, else its name."""
+    return {f.alias or name for name, f in model.model_fields.items()}
 
-    model_config = ConfigDict(extra="forbid")
+
+class ScopeArgs(WindowParams, FilterParams):
+    """When and whose data: every metric tool takes these — the one scope model
+    (:mod:`metrics.semantic.params`), with enums for the model to choose from. The as-of
+    is the request's, never an argument."""
 
     range: RangeName | None = Field(
         None,
-        description=(
-            "Named window relative to today (as_of): last_7_days, last_14_days, "
-            "last_30_days (default), last_90_days, this_month, this_quarter, this_year, "
-            "last_month, last_quarter, last_year. Use either range or from_date/to_date."
-        ),
+        description="Named window relative to today (as_of): "
+        + ", ".join(RANGES)
+        + " (default last_30_days). Use either range or from/to.",
     )
-    from_date: str | None = Field(
-        None, description="First day of an explicit window, YYYY-MM-DD (needs to_date)."
+    partner_type: PartnerType | None = Field(
+        None, description=REGISTRY.filters["partner_type"].description
     )
-    to_date: str | None = Field(None, description="Last day of the window, YYYY-MM-DD, inclusive.")
-    owner: str | None = Field(
-        None,
-        description="Team member (owner, CSM) name, email or id: their projects and partners.",
+    status: list[Status] = Field(
+        default_factory=list, description=REGISTRY.filters["status"].description
     )
-    account: str | None = Field(None, description="A customer or partner account, by name or id.")
-    project: str | None = Field(None, description="A project (onboarding), by name or id.")
-    playbook: str | None = Field(None, description="Projects of this playbook only.")
-    partner_type: Literal["referral", "reseller"] | None = Field(
-        None, description="Partners of this type only (drops customer projects)."
-    )
-    status: Status | None = Field(None, description="Projects in this status only.")
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _statuses(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else (value or [])
 
 
 class TableArgs(ScopeArgs):
@@ -69,19 +72,11 @@ class AdoptionArgs(ScopeArgs):
 
 
 class RiskArgs(ScopeArgs):
-    signal: (
-        Literal[
-            "never_logged_in",
-            "inactive_project",
-            "low_invite_conversion",
-            "overdue_tasks",
-            "unassigned_tasks",
-            "declining_duration",
-            "dormant_partner",
-            "visits_without_actions",
-        ]
-        | None
-    ) = Field(None, description="Only this risk signal; all signals when omitted.")
+    signal: SignalName | None = Field(
+        None,
+        description="Only this risk signal; all signals when omitted: "
+        + "; ".join(f"{s.name}: {s.description}" for s in REGISTRY.signals.values()),
+    )
     limit: int = Field(15, ge=1, le=100, description="How many signals to return.")
 
 

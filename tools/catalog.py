@@ -298,7 +298,12 @@ def build_tools(ctx: ToolContext) -> list[StructuredTool]:
 
     def make(spec: ToolSpec) -> StructuredTool:
         def call(**kwargs: Any) -> str:
-            arguments = {k: v for k, v in kwargs.items() if v is not None}
+            fields = spec.args.model_fields
+            arguments = {  # by their public names ("from", not from_), given values only
+                (fields[k].alias if k in fields and fields[k].alias else k): v
+                for k, v in kwargs.items()
+                if v is not None and v != []
+            }
             return json.dumps(run_tool(ctx, spec.name, arguments), default=str)
 
         return StructuredTool.from_function(

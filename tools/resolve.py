@@ -68,27 +68,27 @@ def build_scope(ctx: ToolContext, conn: Connection, args: ScopeArgs) -> Scope:
             args.owner or "",
             message="you can only see your own book of business here",
         )
-    accounts = [resolve_name(ctx, conn, "account", args.account)] if args.account else []
+    accounts = [resolve_name(ctx, conn, "account", a) for a in args.account]
     allowed = tuple(fixed.get("accounts") or ())
     if allowed and accounts and not set(accounts) <= set(allowed):
         raise ResolveError(
             "out_of_scope",
             "account",
-            args.account or "",
+            ", ".join(args.account),
             message="that account is outside the accounts you can see",
         )
-    projects = [resolve_name(ctx, conn, "project", args.project)] if args.project else []
+    projects = [resolve_name(ctx, conn, "project", p) for p in args.project]
     return resolve_scope(
         conn,
         ctx.workspace_id,
         as_of=ctx.as_of,
         range=args.range,
-        start=args.from_date,
-        end=args.to_date,
+        start=args.from_,
+        end=args.to,
         owner=owner or fixed.get("owner"),
         accounts=accounts or list(allowed),
         playbook=args.playbook or fixed.get("playbook"),
         partner_type=args.partner_type or fixed.get("partner_type"),
-        status=[args.status] if args.status else list(fixed.get("status") or ()),
+        status=list(args.status) or list(fixed.get("status") or ()),
         projects=projects or list(fixed.get("projects") or ()),
     )

@@ -90,7 +90,7 @@ class Slots:
         if self.range:
             return {"range": self.range}
         if self.from_date and self.to_date:
-            return {"from_date": self.from_date, "to_date": self.to_date}
+            return {"from": self.from_date, "to": self.to_date}
         return {}
 
 

@@ -32,6 +32,7 @@ from assistant.planner.extract import (
     is_follow_up,
     strip_instructions,
 )
+from tools.args import argument_names
 from tools.catalog import SPECS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples.yaml"
@@ -125,7 +126,8 @@ def previous_turn(history: list[BaseMessage]) -> Previous | None:
 def _allowed(tool: str, args: dict[str, Any]) -> dict[str, Any]:
     """Only arguments the tool takes, with values it accepts (bad ones dropped)."""
     schema = _ARGS[tool]
-    kept = {k: v for k, v in args.items() if k in schema.model_fields and v is not None}
+    names = argument_names(schema)
+    kept = {k: v for k, v in args.items() if k in names and v is not None}
     try:
         schema.model_validate(kept)
     except ValidationError as exc:
@@ -137,15 +139,15 @@ def _allowed(tool: str, args: dict[str, Any]) -> dict[str, Any]:
 
 def _apply_slots(tool: str, args: dict[str, Any], slots: Slots, mentions: list[Mention]) -> None:
     """Question slots over the example's arguments (in place)."""
-    fields = _ARGS[tool].model_fields
+    fields = argument_names(_ARGS[tool])
     window = slots.window
     if window and "range" in fields:
-        for key in ("range", "from_date", "to_date"):
+        for key in ("range", "from", "to"):
             args.pop(key, None)
         args.update(window)
     if tool == "find_inactive_users" and slots.span_days:
         args["days"] = slots.span_days
-        for key in ("range", "from_date", "to_date"):
+        for key in ("range", "from", "to"):
             args.pop(key, None)
     for mention in mentions:
         key = _ENTITY_ARG.get(mention.kind)

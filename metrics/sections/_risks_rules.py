@@ -15,17 +15,10 @@ from pydantic import BaseModel
 
 from metrics.scope import iso
 from metrics.sections._risks_facts import EntityFacts
+from metrics.semantic.vocabulary import REGISTRY
 
-SIGNALS = (
-    "never_logged_in",
-    "inactive_project",
-    "low_invite_conversion",
-    "overdue_tasks",
-    "unassigned_tasks",
-    "declining_duration",
-    "dormant_partner",
-    "visits_without_actions",
-)
+SIGNALS = tuple(REGISTRY.signals)
+"""The risk signals, as declared (name, rule, synonyms) in the semantic registry."""
 SEVERITIES = ("high", "medium", "low")
 RISK_REASON_ORDER = (
     "on_time_health:off_track",

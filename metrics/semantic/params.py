@@ -11,12 +11,15 @@ everything below works with.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Connection
 
 from metrics.scope import Scope, resolve_scope
 from metrics.semantic.vocabulary import REGISTRY
+
+RangeName = Literal[tuple(REGISTRY.ranges)]  # type: ignore[valid-type]
 
 
 def _describe(name: str) -> str:
@@ -81,8 +84,10 @@ class FilterParams(BaseModel):
         }
 
 
-class ScopeParams(FilterParams):
-    """When and whose data."""
+class WindowParams(BaseModel):
+    """When: a named range or explicit whole days."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     range: str | None = Field(
         None,
@@ -94,6 +99,11 @@ class ScopeParams(FilterParams):
         None, alias="from", description="First day of an explicit window, YYYY-MM-DD (with to)."
     )
     to: str | None = Field(None, description="Last day of the window, YYYY-MM-DD, inclusive.")
+
+
+class ScopeParams(WindowParams, FilterParams):
+    """When and whose data, as of an instant."""
+
     as_of: str | None = Field(
         None, description="Date (the end of that day) or ISO 8601 instant that plays 'now'."
     )
