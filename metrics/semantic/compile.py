@@ -17,11 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Literal
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     FromClause,
+    Select,
     and_,
     case,
     exists,
@@ -79,6 +81,8 @@ class Frame:
     device_col: ColumnElement | None = None
     room_col: ColumnElement | None = None
     resource_col: ColumnElement | None = None
+    raw: dict[str, ColumnElement] = field(default_factory=dict)
+    """Dimensions already computed (by the pre-aggregation), by name."""
     _from: FromClause | None = None
     _joined: set[str] = field(default_factory=set)
 
@@ -120,6 +124,8 @@ class Frame:
 
     def dimension(self, name: str, buckets: dict[str, Buckets]) -> ColumnElement:
         """The SQL value of dimension ``name`` for one fact."""
+        if name in self.raw:
+            return self.raw[name]
         if name == "project":
             if self.user_col is None:
                 return self.project_col
@@ -165,14 +171,26 @@ def _one_if(condition: ColumnElement) -> ColumnElement:
     return case((condition, literal(1)), else_=literal(0))
 
 
+Combine = Literal["sum", "users", "flagged_users"]
+"""How the pre-aggregated groups combine: sum a partial; count distinct users; count
+distinct users whose partial flag is set."""
+
+
 @dataclass(frozen=True)
 class Part:
-    """One grouped statement: a frame, its window/scope condition and aggregates."""
+    """One grouped statement: a frame, its window/scope condition and its aggregates.
+
+    Facts are first summed per (project, user and the fact-level dimensions: time
+    bucket, device, room, resource) — ``inner`` — and only those few groups are joined
+    to users, accounts and projects for the other dimensions and combined — ``outer``.
+    """
 
     frame: Frame
     where: ColumnElement
-    aggregates: dict[str, ColumnElement]
-    """Result column → aggregate; a mean is two columns, ``NAME:ms`` and ``NAME:n``."""
+    inner: dict[str, ColumnElement]
+    outer: dict[str, Combine]
+    """Result column → how it combines; ``sum`` and ``flagged_users`` read ``inner``'s
+    column of the same name. A mean is two columns, ``NAME:ms`` and ``NAME:n``."""
 
 
 def parts(scope: Scope, measures: Iterable[Measure], dims: tuple[str, ...]) -> list[Part]:
@@ -210,8 +228,8 @@ def _events(scope: Scope, measures: list[Measure], start: object = None) -> list
         or_(*matches.values()),  # only events some measure counts: no empty groups
         portal_condition(scope, table.c.project_id, table.c.user_id),
     )
-    aggregates = {name: func.sum(_one_if(match)) for name, match in matches.items()}
-    return [Part(frame, where, aggregates)]
+    inner = {name: func.sum(_one_if(match)) for name, match in matches.items()}
+    return [Part(frame, where, inner, dict.fromkeys(inner, "sum"))]
 
 
 def _rollup(scope: Scope, measures: list[Measure]) -> list[Part]:
@@ -232,8 +250,8 @@ def _rollup(scope: Scope, measures: list[Measure]) -> list[Part]:
         table.c.day < whole_until.date(),
         portal_condition(scope, table.c.project_id, table.c.user_id),
     )
-    aggregates = {m.name: func.sum(table.c[m.recipe.rollup]) for m in measures}  # type: ignore[union-attr]
-    out = [Part(frame, where, aggregates)]
+    inner = {m.name: func.sum(table.c[m.recipe.rollup]) for m in measures}  # type: ignore[union-attr]
+    out = [Part(frame, where, inner, dict.fromkeys(inner, "sum"))]
     if scope.until > whole_until:
         out.extend(_events(scope, measures, start=max(whole_until, scope.start)))
     return out
@@ -255,17 +273,18 @@ def _sessions(scope: Scope, measures: list[Measure]) -> list[Part]:
         table.c.started_at < scope.until,
         portal_condition(scope, table.c.project_id, table.c.user_id),
     )
-    aggregates: dict[str, ColumnElement] = {}
+    inner: dict[str, ColumnElement] = {}
+    outer: dict[str, Combine] = {}
     for m in measures:
         kind = m.recipe.aggregate  # type: ignore[union-attr]
         if kind == "count":
-            aggregates[m.name] = func.count()
+            inner[m.name], outer[m.name] = func.count(), "sum"
         elif kind == "users":
-            aggregates[m.name] = func.count(func.distinct(table.c.user_id))
+            outer[m.name] = "users"
         else:
-            aggregates[f"{m.name}:ms"] = func.sum(table.c.duration_ms)
-            aggregates[f"{m.name}:n"] = func.count()
-    return [Part(frame, where, aggregates)]
+            inner[f"{m.name}:ms"], outer[f"{m.name}:ms"] = func.sum(table.c.duration_ms), "sum"
+            inner[f"{m.name}:n"], outer[f"{m.name}:n"] = func.count(), "sum"
+    return [Part(frame, where, inner, outer)]
 
 
 def _invites(scope: Scope, measures: list[Measure]) -> list[Part]:
@@ -280,7 +299,7 @@ def _invites(scope: Scope, measures: list[Measure]) -> list[Part]:
         table.c.sent_at < scope.until,
         portal_condition(scope, table.c.project_id, table.c.user_id),
     )
-    return [Part(frame, where, {m.name: func.count() for m in measures})]
+    return [Part(frame, where, {m.name: func.count() for m in measures}, _sums(measures))]
 
 
 def _tasks(scope: Scope, measures: list[Measure]) -> list[Part]:
@@ -292,7 +311,7 @@ def _tasks(scope: Scope, measures: list[Measure]) -> list[Part]:
         table.c.completed_at < scope.until,
         project_condition(scope, table.c.project_id),
     )
-    return [Part(frame, where, {m.name: func.count() for m in measures})]
+    return [Part(frame, where, {m.name: func.count() for m in measures}, _sums(measures))]
 
 
 def _invited_users(scope: Scope, measures: list[Measure]) -> list[Part]:
@@ -310,16 +329,15 @@ def _invited_users(scope: Scope, measures: list[Measure]) -> list[Part]:
         Event.occurred_at < scope.until,
         Event.type == "login",
     )
-    aggregates = {}
+    inner: dict[str, ColumnElement] = {}
+    outer: dict[str, Combine] = {}
     for m in measures:
         recipe: InvitedUsers = m.recipe  # type: ignore[assignment]
-        user = (
-            case((logged_in, table.c.user_id), else_=null())
-            if recipe.logged_in
-            else table.c.user_id
-        )
-        aggregates[m.name] = func.count(func.distinct(user))
-    return [Part(frame, where, aggregates)]
+        if recipe.logged_in:
+            inner[m.name], outer[m.name] = func.max(_one_if(logged_in)), "flagged_users"
+        else:
+            outer[m.name] = "users"
+    return [Part(frame, where, inner, outer)]
 
 
 def _open_tasks(scope: Scope, measures: list[Measure]) -> list[Part]:
@@ -335,11 +353,15 @@ def _open_tasks(scope: Scope, measures: list[Measure]) -> list[Part]:
         "unassigned": and_(task_open(scope), table.c.assignee_user_id.is_(None)),
         "overdue": task_overdue(scope),
     }
-    aggregates = {
+    inner = {
         m.name: func.sum(_one_if(states[m.recipe.state]))  # type: ignore[union-attr]
         for m in measures
     }
-    return [Part(frame, where, aggregates)]
+    return [Part(frame, where, inner, _sums(measures))]
+
+
+def _sums(measures: list[Measure]) -> dict[str, Combine]:
+    return {m.name: "sum" for m in measures}
 
 
 _PLANS = {
@@ -353,6 +375,48 @@ _PLANS = {
 }
 
 
+RAW_DIMENSIONS = (*EVENT_ONLY_DIMENSIONS, *BUCKETS)
+"""Dimensions of the fact itself, kept through the pre-aggregation."""
+
+
+def statement(part: Part, dims: tuple[str, ...], buckets: dict[str, Buckets]) -> Select:
+    """``part`` as SQL: facts summed per (project, user, fact-level dimensions), then those
+    groups joined for the other dimensions and combined per group of ``dims``."""
+    frame = part.frame
+    raw = [d for d in dims if d in RAW_DIMENSIONS]
+    keys = {"k_project": frame.project_col}
+    if frame.user_col is not None:
+        keys["k_user"] = frame.user_col
+    keys.update({f"k_{d}": frame.dimension(d, buckets) for d in raw})
+    facts = (
+        select(*(c.label(k) for k, c in keys.items()), *(e.label(n) for n, e in part.inner.items()))
+        .select_from(frame.from_)
+        .where(part.where)
+        .group_by(*keys.values())
+        .subquery("facts")
+    )
+    grouped = Frame(
+        frame.scope,
+        facts,
+        project_col=facts.c.k_project,
+        user_col=facts.c.k_user if frame.user_col is not None else None,
+        raw={d: facts.c[f"k_{d}"] for d in raw},
+    )
+    group_keys = [grouped.dimension(d, buckets) for d in dims]
+    combined = []
+    for name, how in part.outer.items():
+        if how == "sum":
+            combined.append(func.sum(facts.c[name]))
+        elif how == "users":
+            combined.append(func.count(func.distinct(facts.c.k_user)))
+        else:
+            combined.append(
+                func.count(func.distinct(case((facts.c[name] > 0, facts.c.k_user), else_=null())))
+            )
+    query = select(*group_keys, *combined).select_from(grouped.from_)
+    return query.group_by(*group_keys) if group_keys else query
+
+
 def execute(
     conn: Connection, scope: Scope, measures: Iterable[Measure], dims: tuple[str, ...]
 ) -> dict[Key, Partial]:
@@ -360,13 +424,8 @@ def execute(
     buckets = {d: Buckets.of(d, scope) for d in dims if d in BUCKETS}
     groups: dict[Key, Partial] = {}
     for part in parts(scope, measures, dims):
-        keys = [part.frame.dimension(d, buckets) for d in dims]
-        names = list(part.aggregates)
-        statement = select(*keys, *part.aggregates.values()).select_from(part.frame.from_)
-        statement = statement.where(part.where)
-        if keys:
-            statement = statement.group_by(*keys)
-        for row in conn.execute(statement):
+        names = list(part.outer)
+        for row in conn.execute(statement(part, dims, buckets)):
             key = tuple(
                 buckets[d].of_date(v) if d in buckets and isinstance(v, date) else v
                 for d, v in zip(dims, row[: len(dims)], strict=True)
