@@ -1,4 +1,4 @@
-.PHONY: run test lint format eval bench bench-metrics bench-ask bench-api bench-digest
+.PHONY: run test lint format eval bench bench-metrics bench-query bench-ask bench-api bench-digest
 
 run:     ## install, load the demo data if the database is empty, serve dashboard + API on :8000
 	scripts/run
@@ -7,7 +7,7 @@ test:    ## install with dev extras, lint, run every test, then the offline eval
 	scripts/test
 
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
 
 format:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
@@ -20,6 +20,9 @@ bench:   ## ingest benchmark (1M events); figures in bench/README.md
 
 bench-metrics:  ## dashboard on 10M events (builds bench/out/ once, minutes)
 	.venv/bin/python bench/metrics.py
+
+bench-query:    ## portalpulse query on the 10M-event database, against DuckDB
+	.venv/bin/python bench/query.py
 
 bench-ask:
 	.venv/bin/python bench/ask.py

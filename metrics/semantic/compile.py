@@ -14,10 +14,10 @@ partner account's owner for partner-portal activity.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -64,7 +64,7 @@ _P = Project.__table__.alias("q_project")
 _PA = Account.__table__.alias("q_project_account")
 
 Key = tuple[object, ...]
-Partial = dict[str, object]
+Partial = dict[str, int]
 """Per group: measure name → its value, or (for means) its ``(total_ms, count)``."""
 
 
@@ -187,8 +187,8 @@ class Part:
 
     frame: Frame
     where: ColumnElement
-    inner: dict[str, ColumnElement]
-    outer: dict[str, Combine]
+    inner: Mapping[str, ColumnElement[Any]]
+    outer: Mapping[str, Combine]
     """Result column → how it combines; ``sum`` and ``flagged_users`` read ``inner``'s
     column of the same name. A mean is two columns, ``NAME:ms`` and ``NAME:n``."""
 
@@ -197,7 +197,7 @@ def parts(scope: Scope, measures: Iterable[Measure], dims: tuple[str, ...]) -> l
     """The statements that count ``measures`` grouped by ``dims`` over ``scope``."""
     by_plan: dict[str, list[Measure]] = {}
     for measure in measures:
-        plan = measure.source
+        plan: str = measure.source
         if measure.source == "events":
             rollup = isinstance(measure.recipe, EventCount) and measure.recipe.rollup
             plan = "events" if (not rollup or set(dims) & set(EVENT_ONLY_DIMENSIONS)) else "rollup"
@@ -250,11 +250,17 @@ def _rollup(scope: Scope, measures: list[Measure]) -> list[Part]:
         table.c.day < whole_until.date(),
         portal_condition(scope, table.c.project_id, table.c.user_id),
     )
-    inner = {m.name: func.sum(table.c[m.recipe.rollup]) for m in measures}  # type: ignore[union-attr]
+    inner = {m.name: func.sum(table.c[_rollup_column(m)]) for m in measures}
     out = [Part(frame, where, inner, dict.fromkeys(inner, "sum"))]
     if scope.until > whole_until:
         out.extend(_events(scope, measures, start=max(whole_until, scope.start)))
     return out
+
+
+def _rollup_column(measure: Measure) -> str:
+    recipe = measure.recipe
+    assert isinstance(recipe, EventCount) and recipe.rollup is not None
+    return recipe.rollup
 
 
 def _sessions(scope: Scope, measures: list[Measure]) -> list[Part]:
@@ -403,7 +409,7 @@ def statement(part: Part, dims: tuple[str, ...], buckets: dict[str, Buckets]) ->
         raw={d: facts.c[f"k_{d}"] for d in raw},
     )
     group_keys = [grouped.dimension(d, buckets) for d in dims]
-    combined = []
+    combined: list[ColumnElement[Any]] = []
     for name, how in part.outer.items():
         if how == "sum":
             combined.append(func.sum(facts.c[name]))

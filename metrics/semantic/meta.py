@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from pydantic import BaseModel, Field
 
 from metrics.semantic.registry import (
@@ -105,49 +107,21 @@ def aggregation(measure: Measure) -> str:
     return type(recipe).__name__
 
 
-def _plain(item: object, *names: str) -> dict[str, object]:
-    out = {}
-    for name in names:
-        value = getattr(item, name)
-        out[name] = list(value) if isinstance(value, tuple) else value
-    return out
-
-
 def meta(registry: Registry = REGISTRY) -> Meta:
     return Meta(
         measures=[
-            MeasureMeta(
-                **_plain(m, "name", "label", "description", "synonyms", "unit", "format"),
-                temporal=m.temporal,
-                source=m.source,
-                aggregation=aggregation(m),
-                dimensions=list(registry.measure_dimensions(m)),
+            MeasureMeta.model_validate(
+                {
+                    **asdict(m),
+                    "aggregation": aggregation(m),
+                    "dimensions": registry.measure_dimensions(m),
+                }
             )
             for m in registry.measures.values()
         ],
-        dimensions=[
-            DimensionMeta(
-                **_plain(
-                    d, "name", "label", "description", "kind", "attribution", "synonyms", "values"
-                )
-            )
-            for d in registry.dimensions.values()
-        ],
-        filters=[
-            FilterMeta(
-                **_plain(f, "name", "label", "description", "entity", "values", "many", "synonyms")
-            )
-            for f in registry.filters.values()
-        ],
-        ranges=[
-            RangeMeta(**_plain(r, "name", "label", "synonyms")) for r in registry.ranges.values()
-        ],
-        signals=[
-            SignalMeta(**_plain(s, "name", "label", "description", "rule", "entities", "synonyms"))
-            for s in registry.signals.values()
-        ],
-        columns=[
-            ColumnMeta(**_plain(c, "name", "label", "format", "tables", "description", "sortable"))
-            for c in registry.columns.values()
-        ],
+        dimensions=[DimensionMeta.model_validate(asdict(d)) for d in registry.dimensions.values()],
+        filters=[FilterMeta.model_validate(asdict(f)) for f in registry.filters.values()],
+        ranges=[RangeMeta.model_validate(asdict(r)) for r in registry.ranges.values()],
+        signals=[SignalMeta.model_validate(asdict(s)) for s in registry.signals.values()],
+        columns=[ColumnMeta.model_validate(asdict(c)) for c in registry.columns.values()],
     )

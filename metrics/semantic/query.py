@@ -41,12 +41,12 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "=": operator.eq,
 }
 _WHERE = re.compile(r"^\s*([A-Za-z_][\w ]*?)\s*(>=|<=|!=|==|>|<|=)\s*(-?\d+(?:\.\d+)?)\s*$")
-_NAMES = {
-    "project": Project,
-    "account": Account,
-    "owner": TeamMember,
-    "room": Room,
-    "resource": Resource,
+_NAMES = {  # entity dimension → (table, id column, name column)
+    "project": (Project, "project_id", "name"),
+    "account": (Account, "account_id", "name"),
+    "owner": (TeamMember, "member_id", "name"),
+    "room": (Room, "room_id", "name"),
+    "resource": (Resource, "resource_id", "title"),
 }
 
 
@@ -228,10 +228,9 @@ def _population(conn: Connection, scope: Scope, dim: str) -> list[object]:
 
 
 def _names(conn: Connection, scope: Scope, dim: str, ids: set[object]) -> dict[object, str]:
-    model = _NAMES[dim]
+    model, key_name, label_name = _NAMES[dim]
     table = model.__table__
-    key = next(c for c in table.primary_key.columns if c.name != "workspace_id")
-    label = table.c.title if dim == "resource" else table.c.name
+    key, label = table.c[key_name], table.c[label_name]
     wanted = [i for i in ids if i is not None]
     names: dict[object, str] = {}
     for start in range(0, len(wanted), 500):
@@ -284,10 +283,11 @@ def run_query(
     rows.sort(key=lambda r: r[0])
     group_count = len(rows)
     kept = [r for r in rows if all(c.holds(r[2][c.measure]) for c in spec.where)]
-    if spec.sort:
-        present = [r for r in kept if r[2][spec.sort] is not None]
-        missing = [r for r in kept if r[2][spec.sort] is None]
-        present.sort(key=lambda r: r[2][spec.sort], reverse=spec.descending)  # type: ignore[arg-type, return-value]
+    sort = spec.sort
+    if sort:
+        present = [r for r in kept if r[2][sort] is not None]
+        missing = [r for r in kept if r[2][sort] is None]
+        present.sort(key=lambda r: float(r[2][sort] or 0), reverse=spec.descending)
         kept = present + missing
     if spec.limit is not None:
         kept = kept[: spec.limit]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Format = Literal[
     "count", "number", "seconds", "percent", "date", "datetime", "currency", "score", "text"
@@ -185,8 +185,8 @@ class Registry:
         finally:
             self.remove(*items)
 
-    def _book(self, item: object) -> dict:
-        books = {
+    def _book(self, item: object) -> dict[str, Any]:
+        books: dict[type, dict[str, Any]] = {
             Measure: self.measures,
             Dimension: self.dimensions,
             Filter: self.filters,
