@@ -28,7 +28,7 @@ from sqlalchemy import Engine, select
 from assistant.agent import Agent, AgentError, AgentRun
 from assistant.answers import compose, render
 from assistant.grounding import check
-from assistant.memory import ConversationStore
+from assistant.memory import ConversationStore, DuplicateRequest
 from assistant.planner.entities import EntityIndexCache, entity_names
 from assistant.planner.model import OfflinePlanner
 from assistant.planner.plan import Planner, seed_examples
@@ -241,8 +241,8 @@ class Assistant:
             raise QuestionError("the question is empty")
         if len(text) > MAX_QUESTION:
             raise QuestionError(f"the question is longer than {MAX_QUESTION} characters")
-        if conversation_id is None:
-            conversation_id = self.memory.start(workspace_id, text)
+        if not conversation_id:
+            conversation_id = self.memory.start(workspace_id, text, request_id)
         history = self.memory.history(workspace_id, conversation_id)
         if request_id:
             stored = self.memory.find_turn(workspace_id, conversation_id, request_id)
@@ -316,7 +316,12 @@ class Assistant:
                 report = check(answer, envelopes, question)
                 grounding["replaced"] = True
         messages = _turn_messages(run, question, answer)
-        seq = self.memory.append(workspace_id, conversation_id, messages, request_id)
+        try:
+            seq = self.memory.append(workspace_id, conversation_id, messages, request_id)
+        except DuplicateRequest as first:  # a concurrent try of this request stored its turn
+            result = _from_messages(first.turn.messages, conversation_id, first.turn.answer_seq)
+            result.replayed = True
+            return result
         return AskResult(
             answer=answer,
             grounded=report.grounded,

@@ -42,13 +42,18 @@ class AskFilters(BaseModel):
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=MAX_QUESTION)
     conversation_id: str | None = Field(
-        None, max_length=64, description="Continue this conversation (follow-up questions)."
+        None,
+        min_length=1,
+        max_length=64,
+        description="Continue this conversation (follow-up questions); leave it out to start one.",
     )
     as_of: str | None = Field(None, description="Date or ISO 8601 instant that plays 'now'.")
     filters: AskFilters | None = Field(
         None, description="Fixed filters for this question (owner, accounts, …): narrows only."
     )
-    request_id: str | None = Field(None, max_length=64, description="Idempotency key.")
+    request_id: str | None = Field(
+        None, min_length=1, max_length=64, description="Idempotency key."
+    )
 
 
 class AskResponse(BaseModel):
@@ -66,7 +71,7 @@ class AskResponse(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    conversation_id: str = Field(max_length=64)
+    conversation_id: str = Field(min_length=1, max_length=64)
     message_seq: int = Field(ge=1, le=1_000_000)
     verdict: Literal["right", "wrong"]
 
