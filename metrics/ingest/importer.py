@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, exists, func, select
 
-from metrics.db import refresh_statistics
+from metrics.db import refresh_statistics, writing
 from metrics.db import workspace_id as resolve_workspace
 from metrics.ingest import bulk, columnar
 from metrics.ingest.contract import FILES, FILES_BY_NAME, REQUIRED_FILES, FileSpec
@@ -378,7 +378,7 @@ def import_folder(
     """Import a CSV folder into ``workspace`` in one transaction; all or nothing."""
     files = contract_files(folder)
     with engine.connect() as conn:
-        transaction = conn.begin()
+        transaction = writing(conn).begin()
         try:
             importer = Importer(conn, resolve_workspace(conn, workspace), max_errors=max_errors)
             for path, spec in files:

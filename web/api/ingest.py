@@ -22,6 +22,7 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from metrics.db import writing
 from metrics.ingest import Importer, ImportRejected, ImportReport
 from metrics.ingest.contract import FILES, FileSpec, parse_date, parse_timestamp
 from web.api.errors import unprocessable
@@ -115,7 +116,7 @@ def _store_once(
     rt: Runtime, tn: Tenant, spec: FileSpec, records: Sequence[Mapping[str, Any]]
 ) -> ImportReport:
     with rt.engine.connect() as conn:
-        transaction = conn.begin()
+        transaction = writing(conn).begin()
         try:
             importer = Importer(conn, tn.id)
             importer.add_records(spec, records, first=0)
