@@ -30,7 +30,7 @@ SCHEMA_HEAD = "0006"
 command) when the database is already there; a test keeps this equal to Alembic's head."""
 
 
-BUSY_TIMEOUT_S = 30.0
+BUSY_TIMEOUT_S = 10.0
 """How long a SQLite write waits for another writer (``PORTALPULSE_SQLITE_BUSY_TIMEOUT_S``)."""
 WRITE = "portalpulse_write"
 """Execution option: this connection's transactions will write (SQLite: ``BEGIN IMMEDIATE``)."""

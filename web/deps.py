@@ -43,9 +43,10 @@ class Runtime:
     def writing(self, workspace_id: int) -> Iterator[None]:
         """One import or ingest transaction at a time per workspace; wrap each write in it.
 
-        SQLite has one writer, and a transaction that read before it writes cannot
-        wait for the lock — it fails with "database is locked" at once — so the
-        requests of this process take turns. On PostgreSQL two concurrent batches
+        SQLite has one writer: the requests of this process take turns here, and a
+        writer of another process (a CLI import, a second server) is waited for by
+        ``BEGIN IMMEDIATE`` up to the busy timeout (:func:`metrics.db.writing`), after
+        which the request is a 503 with ``Retry-After``. On PostgreSQL two concurrent batches
         for the same user could each recompute that user's sessions without the
         other's events; a session-level advisory lock on the workspace, held on a
         connection of its own, makes writers of one workspace (in any server

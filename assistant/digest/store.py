@@ -37,6 +37,7 @@ from sqlalchemy import Connection, Engine, Row, and_, insert, or_, select, updat
 from sqlalchemy.exc import IntegrityError
 
 from assistant.digest.weeks import check_hour, parse_day, zone
+from metrics.db import write_transaction
 from metrics.models import Digest, DigestSubscription, TeamMember
 
 SENDING, SENT, FAILED, IN_DOUBT = "sending", "sent", "failed", "in_doubt"
@@ -238,7 +239,7 @@ def claim(
     """Take the right to send ``member``'s digest for ``week`` (committed at once)."""
     at = now or _now()
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             digest_id = conn.execute(
                 insert(Digest)
                 .values(
@@ -258,7 +259,7 @@ def claim(
         return Claim(digest_id, message_id)
     except IntegrityError:
         pass
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         row = conn.execute(
             select(Digest).where(
                 Digest.workspace_id == workspace_id,
@@ -309,7 +310,7 @@ def claim(
 
 def start_attempt(engine: Engine, digest_id: int, now: datetime | None = None) -> int:
     """Count an SMTP attempt before it starts (committed); returns the new count."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(
             update(Digest)
             .where(Digest.id == digest_id)
@@ -325,13 +326,13 @@ def record_error(
     values: dict[str, object] = {"last_error": error[:2000], "updated_at": now or _now()}
     if final:
         values["status"] = FAILED
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(update(Digest).where(Digest.id == digest_id).values(**values))
 
 
 def mark_in_doubt(engine: Engine, digest_id: int, error: str, now: datetime | None = None) -> None:
     """The SMTP outcome is unknown: never resent until :func:`release_in_doubt`."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(
             update(Digest)
             .where(Digest.id == digest_id)
@@ -341,7 +342,7 @@ def mark_in_doubt(engine: Engine, digest_id: int, error: str, now: datetime | No
 
 def mark_sent(engine: Engine, digest_id: int, now: datetime | None = None) -> None:
     at = now or _now()
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(
             update(Digest)
             .where(Digest.id == digest_id)

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from metrics.db import writing
 from metrics.ingest import Importer, ImportRejected, ImportReport
@@ -33,7 +33,9 @@ router = APIRouter(tags=["ingest"])
 MAX_BATCH = 5_000
 """Records per request; larger loads go in several requests or through ``/api/import``."""
 ATTEMPTS = 3
-"""Tries of a batch that lost a write race (SQLite busy, a concurrent insert of the same id)."""
+"""Tries of a batch that lost an insert race with another process (the same new id).
+A busy database is not retried here: SQLite's busy timeout already waited, and the
+client gets a 503 with Retry-After (``web/api/errors.py``)."""
 NAMED = {"team_members", "accounts", "projects", "users"}
 """Entities whose names the assistant indexes."""
 
@@ -97,7 +99,7 @@ def store(
             raise unprocessable(
                 f"{exc.total} error(s), nothing was stored: {shown}", errors=errors
             ) from None
-        except (OperationalError, IntegrityError):  # another process wrote meanwhile
+        except IntegrityError:  # another process inserted the same id meanwhile
             if attempt == ATTEMPTS - 1:
                 raise
             time.sleep(0.05 * 2**attempt)
