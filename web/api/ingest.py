@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from metrics.db import writing
 from metrics.ingest import Importer, ImportRejected, ImportReport
-from metrics.ingest.contract import FILES, FileSpec, parse_date, parse_timestamp
+from metrics.ingest.contract import FILES, TIMESTAMP_PARSERS, FileSpec, parse_date
 from web.api.errors import unprocessable
 from web.deps import Runtime, RuntimeDep, Tenant, TenantDep
 
@@ -50,7 +50,7 @@ class IngestReport(BaseModel):
 
 def _describe(spec: FileSpec, column: Any) -> str:
     parse = column.parse
-    if parse is parse_timestamp:
+    if parse in TIMESTAMP_PARSERS:
         kind = "ISO 8601 instant (no offset = UTC)"
     elif parse is parse_date:
         kind = "date, YYYY-MM-DD"
