@@ -241,6 +241,8 @@ class Assistant:
             raise QuestionError("the question is empty")
         if len(text) > MAX_QUESTION:
             raise QuestionError(f"the question is longer than {MAX_QUESTION} characters")
+        if "\x00" in text:  # PostgreSQL cannot store it; SQLite would: refuse on both
+            raise QuestionError("the question contains a NUL character (\\x00)")
         if not conversation_id:
             conversation_id = self.memory.start(workspace_id, text, request_id)
         history = self.memory.history(workspace_id, conversation_id)

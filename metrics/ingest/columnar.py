@@ -31,6 +31,7 @@ from metrics.ingest.contract import (
     parse_date,
     parse_text,
 )
+from metrics.ingest.validate import max_length
 
 BLOCK_BYTES = 4 * 2**20
 """Size of the blocks a file is cut into (whole lines): one is written while the next is parsed."""
@@ -199,7 +200,11 @@ class ColumnarParser:
         self, column: Column, kind: str, refs: pa.Array | None, value: pa.Array
     ) -> pa.Array | None:
         """The column's parsed values (null where empty), or None if any cell is off."""
-        empty = pc.equal(pc.binary_length(value), 0)
+        lengths = pc.binary_length(value)  # ASCII only here: bytes are characters
+        limit = max_length(self.spec, column.name) if kind == "text" else None
+        if limit is not None and (pc.max(lengths).as_py() or 0) > limit:
+            return None  # the row validator names the cell
+        empty = pc.equal(lengths, 0)
         has_empty = pc.any(empty).as_py()
         if column.required and has_empty:
             return None

@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from metrics.ingest.contract import PROJECT_STATUSES
 from metrics.scope import ScopeError, resolve_scope
 from web.api.errors import unprocessable
+from web.api.nul import MESSAGE as NUL_MESSAGE
+from web.api.nul import check_body
 from web.deps import Runtime, RuntimeDep, Tenant, TenantDep
 
 router = APIRouter(tags=["assistant"])
@@ -90,6 +92,11 @@ def _checked(
     """The assistant's keyword arguments, after checking everything that can be checked."""
     from assistant.memory import ConversationNotFound
 
+    nul = check_body(body.model_dump(exclude_none=True))
+    if nul:
+        raise unprocessable(f"{nul}: {NUL_MESSAGE}")
+    if idempotency_key and "\x00" in idempotency_key:
+        raise unprocessable(f"header 'Idempotency-Key': {NUL_MESSAGE}")
     if not body.question.strip():
         raise unprocessable("question: the question is empty")
     filters = body.filters.model_dump(exclude_none=True) if body.filters else {}
@@ -194,6 +201,8 @@ def feedback(body: FeedbackRequest, rt: RuntimeDep, tn: TenantDep) -> dict[str, 
     planner answers similar questions the same way."""
     from assistant.memory import ConversationNotFound
 
+    if "\x00" in body.conversation_id:
+        raise unprocessable(f"body.conversation_id: {NUL_MESSAGE}")
     try:
         rt.assistant.feedback(tn.id, body.conversation_id, body.message_seq, body.verdict)
     except ConversationNotFound as exc:
