@@ -66,8 +66,8 @@ def scope_query(
 
 
 _OUT_OF_RANGE = (
-    "as_of, from or to: a date is too close to the calendar's limits (years 1 and 9999) "
-    "for this section, which also reads the period before the window; use dates in 1900-9998"
+    "as_of, from or to: a date is outside the supported range (the section also reads "
+    "the period before the window): use dates from 1900 to 9998"
 )
 ScopeDep = Annotated[dict[str, Any], Depends(scope_query)]
 
