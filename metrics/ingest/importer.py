@@ -48,15 +48,17 @@ Progress = Callable[..., None]
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem in the input, located by file, line (1 = header) and column."""
+    """One problem in the input, located by file, line (1 = header) and column.
+
+    ``line`` is None for a problem with a whole file (missing, not a folder)."""
 
     file: str
-    line: int
+    line: int | None
     column: str | None
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}, line {self.line}"
+        where = f"{self.file}, line {self.line}" if self.line else self.file
         if self.column:
             where += f", column {self.column}"
         return f"{where}: {self.message}"
@@ -252,9 +254,20 @@ class Importer:
         elif spec.name not in REFERENCED and size >= PARALLEL_MIN_BYTES and parallel_available():
             self._add_parsed_elsewhere(path, spec, header, tick)
         else:
-            self.add_rows(spec, header, read_rows(path, report, tick, every=BATCH))
+            self.add_rows(spec, header, read_rows(path, self._stopped(spec), tick, every=BATCH))
         if tick is not None:
             tick(size)
+
+    def _stopped(self, spec: FileSpec) -> Callable[[int, str | None, str], None]:
+        """The error sink of a file reader: a read error ends the file early, so the ids
+        after it are unknown — references to this file are no longer checked (they
+        would all fail) and only the read error is reported."""
+
+        def report(line: int, column: str | None, message: str) -> None:
+            self._unchecked.add(spec.name)
+            self.error(spec.name, line, column, message)
+
+        return report
 
     def _add_columnar(
         self,
@@ -358,11 +371,11 @@ class Importer:
 def contract_files(folder: Path) -> list[tuple[Path, FileSpec]]:
     """The contract's files present in ``folder``, in dependency order."""
     if not folder.is_dir():
-        raise ImportRejected([RowError(str(folder), 0, None, "not a folder")], 1)
+        raise ImportRejected([RowError(str(folder), None, None, "not a folder")], 1)
     present = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
     missing = [name for name in REQUIRED_FILES if name not in present]
     if missing:
-        errors = [RowError(name, 0, None, "required file is missing") for name in missing]
+        errors = [RowError(name, None, None, "required file is missing") for name in missing]
         raise ImportRejected(errors, len(errors))
     return [(present[spec.name], spec) for spec in FILES if spec.name in present]
 
