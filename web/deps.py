@@ -19,12 +19,10 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, text
 
-from web.auth import AuthMode, InvalidKey, is_loopback, verify_key
+from web.auth import AuthMode, InvalidKey, is_forwarded, is_loopback, verify_key
 
 WRITE_LOCK = {"ns": 0x5050}
 """First key of PostgreSQL advisory locks taken by writes ("PP"); the second is the workspace."""
-FORWARDED_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
-"""A keyless request carrying one of these came through a proxy: not a local client."""
 
 
 @dataclass
@@ -137,7 +135,7 @@ def tenant(
             "(create one with `portalpulse keys create --workspace NAME`)"
         )
     client = request.client.host if request.client else None
-    forwarded = any(request.headers.get(h) for h in FORWARDED_HEADERS)
+    forwarded = is_forwarded(request.headers.keys())
     if forwarded or not is_loopback(client):
         raise unauthorized(
             "this server runs without keys for local clients only; "
