@@ -56,7 +56,14 @@ def read_header(path: Path, spec: FileSpec, error: ErrorSink) -> list[str] | Non
     missing = [c for c in spec.required if c not in names]
     for column in missing:
         error(1, column, "required column is missing from the header")
-    return None if missing else names
+    repeated = False
+    for column in spec.names:  # which of two would count? refused rather than guessed
+        places = [str(i) for i, name in enumerate(names, start=1) if name == column]
+        if len(places) > 1:
+            error(1, column, f"column appears {len(places)} times in the header "
+                             f"(positions {', '.join(places)}); keep one")  # fmt: skip
+            repeated = True
+    return None if missing or repeated else names
 
 
 def read_rows(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import Connection, Engine, exists, func, select
 
 from metrics.db import refresh_statistics, writing
@@ -122,6 +123,13 @@ class Importer:
         at the end from the rows written, with nothing tracked per key meanwhile."""
         self._events: bulk.EventWriter | None = None
         self._expected_events = 0
+        self._seen: dict[str, dict[str, int]] = {}
+        """Ids of records (the HTTP API) met per entity, to refuse one twice in a request."""
+        self._files: dict[str, Path] = {}
+        self._hashes: dict[str, list[np.ndarray]] = {}
+        """Per file, the hashes of the ids written (8 bytes per row, whatever the reading
+        path), compared at the end; an id twice sends the importer back to the file for
+        the lines."""
         self._started = time.perf_counter()
 
     # -- errors ----------------------------------------------------------------
@@ -155,7 +163,11 @@ class Importer:
     # -- rows ------------------------------------------------------------------------
 
     def add_rows(
-        self, spec: FileSpec, header: Sequence[str], rows: Iterable[tuple[int, Sequence[str]]]
+        self,
+        spec: FileSpec,
+        header: Sequence[str],
+        rows: Iterable[tuple[int, Sequence[str]]],
+        unit: str = "line",
     ) -> None:
         """Validate and (while no error was found) write ``(line, raw values)`` pairs.
 
@@ -166,11 +178,16 @@ class Importer:
             spec, header, self.known, self._unchecked, partial(self.error, spec.name)
         )
         keys = self.known(spec.name) if spec.name in REFERENCED else None
+        seen = None if spec.name in self._files else self._seen.setdefault(spec.name, {})
         batch: list[list[object]] = []
         for line, raw in rows:
             values = validate(line, raw)
-            if keys is not None and (key := validate.key(raw)):
+            key = validate.key(raw)
+            if keys is not None and key:
                 keys.add(key)  # known even when the row is bad: no cascade of errors
+            if seen is not None and key and seen.setdefault(key, line) != line:
+                self.error(spec.name, line, spec.key, _duplicate(spec, key, unit, seen[key]))
+                values = None
             if self.full:
                 break
             if values is None or self.failed:
@@ -192,11 +209,12 @@ class Importer:
             (number, ["" if r.get(n) is None else str(r.get(n)) for n in names])
             for number, r in enumerate(records, start=first)
         )
-        self.add_rows(spec, names, rows)
+        self.add_rows(spec, names, rows, unit="item")
 
     def _write_block(self, spec: FileSpec, block: columnar.Block) -> None:
         """Store a block read column-wise."""
         if spec.name == "events.csv" and self._first_load is not None:
+            self._hash_ids(spec, block.values(block.names.index(spec.key)))
             self.report.rows[spec.name] += len(block)
             self._event_writer().write(block.tuples(), find_old=False)
             self._first_load.add_block(block)
@@ -211,6 +229,8 @@ class Importer:
 
     def _write(self, spec: FileSpec, batch: Sequence[Sequence[object]]) -> None:
         self.report.rows[spec.name] += len(batch)
+        key = spec.names.index(spec.key)
+        self._hash_ids(spec, [values[key] for values in batch])
         if spec.name != "events.csv":
             names = spec.names
             ws = self.workspace_id
@@ -238,6 +258,7 @@ class Importer:
     def add_file(self, path: Path, spec: FileSpec, progress: Progress | None = None) -> None:
         """Read one CSV file of the contract (a large one is parsed in a worker process)."""
         size = path.stat().st_size
+        self._files[spec.name] = path
         report = partial(self.error, spec.name)
         header = read_header(path, spec, report)
         if header is None:
@@ -337,6 +358,9 @@ class Importer:
 
     def finish(self) -> ImportReport:
         """Recompute changed sessions, or raise :class:`ImportRejected` if anything failed."""
+        if not self.failed:
+            for name in self._hashes:
+                self._check_ids(FILES_BY_NAME[name])
         if self.failed:
             raise ImportRejected(self.errors, self.error_total)
         if self._first_load is not None and self._events is not None:
@@ -350,6 +374,27 @@ class Importer:
             )
         self.report.seconds = time.perf_counter() - self._started
         return self.report
+
+    def _hash_ids(self, spec: FileSpec, ids: Sequence[object]) -> None:
+        if spec.name in self._files:
+            hashes = np.fromiter(map(hash, ids), np.int64, len(ids))
+            self._hashes.setdefault(spec.name, []).append(hashes)
+
+    def _check_ids(self, spec: FileSpec) -> None:
+        """Report every id that the file holds twice, with the line of its first row."""
+        hashes = np.concatenate(self._hashes[spec.name])
+        hashes.sort()
+        twice = set(hashes[1:][hashes[1:] == hashes[:-1]].tolist())
+        if not twice:
+            return
+        path = self._files[spec.name]
+        header = read_header(path, spec, lambda *_: None) or []
+        index = header.index(spec.key)
+        first: dict[str, int] = {}
+        for line, raw in read_rows(path, lambda *_: None):
+            key = raw[index].strip() if index < len(raw) else ""
+            if hash(key) in twice and first.setdefault(key, line) != line:
+                self.error(spec.name, line, spec.key, _duplicate(spec, key, "line", first[key]))
 
     def _derive_first_load(self, first: FreshSessions, events: bulk.EventWriter) -> None:
         """Sessions of a first load from the collected columns (before the event indexes
@@ -366,6 +411,13 @@ class Importer:
             events.close()
             keys, self.report.sessions_written = rebuild_all(self.conn, self.workspace_id)
             self.report.keys_resessionized = keys
+
+
+def _duplicate(spec: FileSpec, key: str, unit: str, first: int) -> str:
+    return (
+        f"duplicate {spec.key} {key!r}: already on {unit} {first} "
+        "(an id may appear once per file; a later import updates it)"
+    )
 
 
 def contract_files(folder: Path) -> list[tuple[Path, FileSpec]]:
