@@ -1,4 +1,4 @@
-.PHONY: run test lint format eval bench bench-metrics bench-query bench-ask bench-api bench-digest
+.PHONY: run test lint format eval fuzz bench bench-metrics bench-query bench-ask bench-api bench-digest bench-load
 
 run:     ## install, load the demo data if the database is empty, serve dashboard + API on :8000
 	scripts/run
@@ -11,6 +11,9 @@ lint:
 
 format:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+fuzz:    ## schemathesis over the OpenAPI schema: ~2,000 cases per backend (PostgreSQL when PORTALPULSE_TEST_PG_URL is set), 0 responses >= 500
+	PORTALPULSE_FUZZ_EXAMPLES=$${PORTALPULSE_FUZZ_EXAMPLES:-100} .venv/bin/python -m pytest tests/test_api_fuzz.py -q -s -p no:cacheprovider
 
 eval:    ## the assistant's question bank, offline; see evals/README.md
 	.venv/bin/portalpulse eval --provider offline

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from metrics.db import DEFAULT_WORKSPACE, connect, workspace_id
+from metrics.db import DEFAULT_WORKSPACE, connect, workspace_id, write_transaction
 from web import api
 from web.auth import auth_mode
 from web.deps import Runtime
@@ -61,7 +61,7 @@ def create_app(config: Config | None = None) -> FastAPI:
         title="PortalPulse", description=DESCRIPTION, version="0.1.0", lifespan=digest_lifespan
     )
     engine = connect(config.database_url)
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         ws = workspace_id(conn, config.workspace)
     app.state.runtime = Runtime(
         engine, config.workspace, ws, mode=auth_mode(config.host, config.require_keys)

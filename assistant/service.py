@@ -29,7 +29,7 @@ from sqlalchemy import Engine, select
 from assistant.agent import Agent, AgentError, AgentRun
 from assistant.answers import compose, render
 from assistant.grounding import check
-from assistant.memory import ConversationStore
+from assistant.memory import ConversationStore, DuplicateRequest
 from assistant.planner.entities import EntityIndexCache, entity_names
 from assistant.planner.model import OfflinePlanner
 from assistant.planner.plan import Planner, seed_examples
@@ -258,9 +258,11 @@ class Assistant:
             raise QuestionError("the question is empty")
         if len(text) > MAX_QUESTION:
             raise QuestionError(f"the question is longer than {MAX_QUESTION} characters")
+        if "\x00" in text:  # PostgreSQL cannot store it; SQLite would: refuse on both
+            raise QuestionError("the question contains a NUL character (\\x00)")
         fixed = self.fixed_filters(workspace_id, filters)  # before anything is stored
-        if conversation_id is None:
-            conversation_id = self.memory.start(workspace_id, text)
+        if not conversation_id:
+            conversation_id = self.memory.start(workspace_id, text, request_id)
         history = self.memory.history(workspace_id, conversation_id)
         if request_id:
             stored = self.memory.find_turn(workspace_id, conversation_id, request_id)
@@ -333,7 +335,12 @@ class Assistant:
                 report = check(answer, envelopes, question)
                 grounding["replaced"] = True
         messages = _turn_messages(run, question, answer)
-        seq = self.memory.append(workspace_id, conversation_id, messages, request_id)
+        try:
+            seq = self.memory.append(workspace_id, conversation_id, messages, request_id)
+        except DuplicateRequest as first:  # a concurrent try of this request stored its turn
+            result = _from_messages(first.turn.messages, conversation_id, first.turn.answer_seq)
+            result.replayed = True
+            return result
         return AskResult(
             answer=answer,
             grounded=report.grounded,

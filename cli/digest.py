@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import DEFAULT_WS, DbOption, UserError, WorkspaceOption, console
+from cli.common import DEFAULT_WS, DbOption, UserError, WorkspaceOption, console, err_console
 
 digest_app = typer.Typer(
     name="digest", help="Weekly AI digest emails.", no_args_is_help=True, add_completion=False
@@ -185,7 +185,10 @@ def send_command(
         with service.engine.begin() as conn:
             label = (chosen or last_complete_week()).label
             released = store.release_in_doubt(conn, service.workspace_id, label)
-        console.print(f"Released {released} in-doubt digest(s) of {label}.")
+        # --json keeps stdout pure JSON: the note goes to stderr then.
+        (err_console if as_json else console).print(
+            f"Released {released} in-doubt digest(s) of {label}."
+        )
     try:
         report = service.send(to=to, week=chosen, due_at=datetime.now(UTC) if due else None)
     except store.SubscriptionError as exc:

@@ -9,8 +9,12 @@ the working folder. The schema is owned by Alembic (``metrics/migrations``);
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select
 from sqlalchemy.engine import make_url
@@ -21,9 +25,17 @@ from metrics.models import Workspace
 DEFAULT_URL = "sqlite:///portalpulse.db"
 DEFAULT_WORKSPACE = "default"
 MIGRATIONS = Path(__file__).parent / "migrations"
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 """The newest migration. :func:`migrate` skips loading Alembic (about 0.15 s of every
 command) when the database is already there; a test keeps this equal to Alembic's head."""
+
+
+BUSY_TIMEOUT_S = 10.0
+"""How long a SQLite write waits for another writer (``PORTALPULSE_SQLITE_BUSY_TIMEOUT_S``)."""
+WRITE = "portalpulse_write"
+"""Execution option: this connection's transactions will write (SQLite: ``BEGIN IMMEDIATE``)."""
+_PENDING = "portalpulse_begin_pending"
+_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
 
 
 class DatabaseError(Exception):
@@ -44,8 +56,13 @@ def make_engine(url: str | None = None) -> Engine:
         raise DatabaseError(f"invalid database URL {resolved!r}: {exc}") from exc
     try:
         if parsed.get_backend_name() == "sqlite":
-            engine = create_engine(parsed, connect_args={"timeout": 30})
+            engine = create_engine(parsed, connect_args={"timeout": busy_timeout_s()})
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
+            event.listen(engine, "before_cursor_execute", _sqlite_lazy_begin)
+            event.listen(engine, "commit", _sqlite_end)
+            event.listen(engine, "rollback", _sqlite_end)
+            event.listen(engine, "checkin", _sqlite_checkin)
             return engine
         return create_engine(parsed, pool_pre_ping=True)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
@@ -55,8 +72,72 @@ def make_engine(url: str | None = None) -> Engine:
         ) from exc
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+def busy_timeout_s() -> float:
+    """Seconds a SQLite writer waits for the lock before "database is locked"."""
+    raw = os.environ.get("PORTALPULSE_SQLITE_BUSY_TIMEOUT_S", "")
+    try:
+        value = float(raw) if raw.strip() else BUSY_TIMEOUT_S
+    except ValueError:
+        raise DatabaseError(
+            f"PORTALPULSE_SQLITE_BUSY_TIMEOUT_S must be a number of seconds, not {raw!r}"
+        ) from None
+    if not 0 <= value <= 3600:
+        raise DatabaseError(f"PORTALPULSE_SQLITE_BUSY_TIMEOUT_S must be 0 to 3600, not {raw!r}")
+    return value
+
+
+def writing(conn: Connection) -> Connection:
+    """Mark ``conn`` as a writer before its transaction begins (returns it).
+
+    On SQLite the transaction then starts with ``BEGIN IMMEDIATE``: it waits (up to the
+    busy timeout) for the write lock *before* reading anything. A transaction that read
+    first cannot wait when it comes to write — SQLite fails it at once with "database
+    is locked" — so every transaction that reads and then writes must be marked.
+    """
+    return conn.execution_options(**{WRITE: True})
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """``engine.begin()`` for a transaction that writes: see :func:`writing`."""
+    with engine.connect() as conn:
+        writing(conn)
+        with conn.begin():
+            yield conn
+
+
+# pysqlite's own transaction handling (BEGIN before INSERT/UPDATE/DELETE only) leaves
+# DDL such as DROP INDEX outside the transaction, committed on its own, and starts
+# transactions deferred. So the driver is put in autocommit mode and the transaction
+# is begun here: BEGIN IMMEDIATE for marked writers, otherwise at the first statement
+# — IMMEDIATE when that statement writes, a plain (deferred) BEGIN when it reads.
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get(WRITE):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.info[_PENDING] = True
+
+
+def _sqlite_lazy_begin(
+    conn: Connection, cursor: Any, statement: str, *_: object, **__: object
+) -> None:
+    if conn.info.pop(_PENDING, False):
+        cursor.execute("BEGIN IMMEDIATE" if _WRITES.match(statement) else "BEGIN")
+
+
+def _sqlite_end(conn: Connection) -> None:
+    conn.info.pop(_PENDING, None)
+
+
+def _sqlite_checkin(_dbapi_connection: object, record: Any) -> None:
+    record.info.pop(_PENDING, None)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    dbapi_connection.isolation_level = None  # transactions are begun by _sqlite_begin
+    cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -73,7 +154,7 @@ def migrate(engine: Engine) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
@@ -114,7 +195,7 @@ def workspace_id(conn: Connection, slug: str = DEFAULT_WORKSPACE, *, create: boo
 
 def refresh_statistics(engine: Engine) -> None:
     """Update the query planner's statistics after a large write (cheap, sampled)."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA analysis_limit=1000")
             conn.exec_driver_sql("ANALYZE")

@@ -446,7 +446,7 @@ class Digest(Base):
     """ISO week, e.g. ``2026-W47``."""
     email: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
-    """``sending`` (claimed), ``sent`` or ``failed``."""
+    """``sending`` (claimed), ``sent``, ``failed`` or ``in_doubt`` (SMTP outcome unknown)."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     """SMTP attempts started (counted before each attempt)."""
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -454,6 +454,8 @@ class Digest(Base):
     claimed_at: Mapped[datetime] = mapped_column(UtcMillis)
     sent_at: Mapped[datetime | None] = mapped_column(UtcMillis)
     updated_at: Mapped[datetime] = mapped_column(UtcMillis)
+    holder: Mapped[str | None] = mapped_column(Text)
+    """The process holding a ``sending`` claim: ``host pid start`` (see ``digest.store``)."""
 
 
 class AppSecret(Base):

@@ -109,3 +109,25 @@ def test_feedback_is_recorded(client: TestClient, tmp_path: Path) -> None:
               "verdict": "right"},
     )  # fmt: skip
     assert response.json() == {"status": "recorded"}
+
+
+def test_a_retried_first_question_is_replayed(client: TestClient) -> None:
+    """Issue 15 item 7: the same Idempotency-Key without a conversation_id started a second
+    conversation and answered twice."""
+    payload = {"question": "how many logins this month?", "as_of": AS_OF}
+    headers = {"Idempotency-Key": "first-question-1"}
+    first = client.post("/api/ask", json=payload, headers=headers).json()
+    again = client.post("/api/ask", json=payload, headers=headers).json()
+    assert first["replayed"] is False and again["replayed"] is True
+    assert again["conversation_id"] == first["conversation_id"]
+    assert again["answer"] == first["answer"] and again["message_seq"] == first["message_seq"]
+    history = client.get(f"/api/conversations/{first['conversation_id']}").json()
+    assert len(history["messages"]) == 2
+    body = client.post("/api/ask", json={**payload, "request_id": "first-question-1"}).json()
+    assert body["replayed"] is True and body["conversation_id"] == first["conversation_id"]
+
+
+def test_empty_conversation_id_is_a_422(client: TestClient) -> None:
+    response = client.post("/api/ask", json={"question": "top partners", "conversation_id": ""})
+    assert response.status_code == 422
+    assert "conversation_id" in response.json()["detail"]

@@ -111,6 +111,11 @@ def test_open_mode_serves_local_clients_without_a_key(env: ApiEnv) -> None:
         _challenge(client.get(KPIS, headers=env.bearer("pp_12345678_nope")))
         # a proxy forwarding a remote caller is not a local client
         _challenge(client.get(KPIS, headers={"X-Forwarded-For": "203.0.113.9"}))
+        # issue 15 item 13: any proxy header marks a forwarded request, even alone or empty
+        for header in ("Via", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "X-Real-IP"):
+            for value in ("1.1 proxy", ""):
+                _challenge(client.get(KPIS, headers={header: value}))
+        assert client.get(KPIS, headers={"X-Request-Id": "abc"}).status_code == 200
 
 
 def test_open_mode_refuses_remote_clients(env: ApiEnv) -> None:

@@ -84,6 +84,22 @@ def test_a_zip_of_the_folder_imports_and_a_reupload_duplicates_nothing(
     assert once["events"] == 2 and once["sessions"] == 2
 
 
+def test_a_zip_with_the_csvs_at_its_root_imports(client: TestClient, env: ApiEnv) -> None:
+    """Issue 15 item 8: only a zip holding a folder worked ("required file is missing")."""
+    archive = ("files", ("flat.zip", _zip(SMALL, folder=""), "application/zip"))
+    response = client.post("/api/import", files=[archive])
+    assert response.status_code == 200, response.text
+    assert response.json()["rows"]["events.csv"] == 2
+    assert _rows(env, client.workspace)["events"] == 2  # type: ignore[attr-defined]
+    bad = dict(SMALL)
+    bad["events.csv"] += "\ne9,u9,p1,2026-03-02T10:00:00Z,login"
+    rejected = client.post(
+        "/api/import", files=[("files", ("flat.zip", _zip(bad, folder=""), "application/zip"))]
+    )
+    assert rejected.status_code == 422
+    assert "events.csv, line 4" in rejected.json()["detail"]
+
+
 def test_a_rejected_upload_stores_nothing_and_lists_every_error(
     client: TestClient, env: ApiEnv
 ) -> None:

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
-from metrics.db import workspace_id
+from metrics.db import DatabaseError, workspace_id
 from metrics.ingest import ImportRejected, columnar, import_folder
 from metrics.ingest import importer as importer_module
 from metrics.ingest.contract import FILES_BY_NAME, parse_timestamp
@@ -268,17 +268,21 @@ def test_first_load_sessions_equal_a_rebuild_from_stored_events(
     assert stored(db.engine, db.workspace) == first
 
 
-def test_a_repeated_event_id_in_a_first_load_keeps_the_later_row(db: Db, tmp_path: Path) -> None:
+def test_a_repeated_event_id_in_a_first_load_is_refused(db: Db, tmp_path: Path) -> None:
+    """It used to keep the later row silently (issue 15 item 10); now it names both lines."""
     rows = [
         "e1,u1,p1,2026-02-03T10:00:00Z,login,,,,desktop",
         "e2,u1,p1,2026-02-03T10:05:00Z,page_view,,,,desktop",
         "e1,u1,p1,2026-02-03T18:00:00Z,login,,,,mobile",
     ]
     files = dict(GOOD, **{"events.csv": "\n".join([HEADER, *rows])})
-    report = import_folder(db.engine, write_folder(tmp_path / "in", files), workspace=db.workspace)
-    sessions = stored(db.engine, db.workspace)["sessions"]
-    assert report.events == 3 and len(sessions) == 2
-    assert [(s[5], s[-1]) for s in sessions] == [(1, "desktop"), (1, "mobile")]
+    with pytest.raises(ImportRejected) as rejected:
+        import_folder(db.engine, write_folder(tmp_path / "in", files), workspace=db.workspace)
+    (error,) = rejected.value.errors
+    assert (error.file, error.line, error.column) == ("events.csv", 4, "event_id")
+    assert "already on line 2" in error.message
+    with pytest.raises(DatabaseError):  # nothing stored, not even the workspace
+        stored(db.engine, db.workspace)
 
 
 def test_large_derived_writes_rebuild_their_indexes(

@@ -69,3 +69,64 @@ def test_feedback_returns_the_question_and_tool_calls(db: Db) -> None:
         store.record_feedback(ws, conversation, seq, "meh")
     with pytest.raises(ConversationNotFound):
         store.record_feedback(ws, conversation, 99, "wrong")
+
+
+def test_concurrent_turns_in_one_conversation_all_stored(db: Db) -> None:
+    """Issue 15 item 4: on PostgreSQL concurrent appends collided on the sequence number."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = ConversationStore(db.engine)
+    with db.engine.begin() as conn:
+        ws = workspace_id(conn, db.workspace)
+    conversation = store.start(ws, "q")
+    barrier = __import__("threading").Barrier(6)
+
+    def ask(i: int) -> int:
+        barrier.wait()
+        return store.append(ws, conversation, _turn(f"q{i}", f"a{i}", f"c{i}"), f"r{i}")
+
+    with ThreadPoolExecutor(6) as pool:
+        seqs = sorted(pool.map(ask, range(6)))
+    assert seqs == [4, 8, 12, 16, 20, 24]
+    history = store.history(ws, conversation, turns=100)
+    assert sorted(m.content for m in history if m.type == "human") == [f"q{i}" for i in range(6)]
+
+
+def test_a_second_turn_with_one_request_id_is_not_stored(db: Db) -> None:
+    """Issue 15 item 7: concurrent asks with one request id stored several turns."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assistant.memory import DuplicateRequest
+
+    store = ConversationStore(db.engine)
+    with db.engine.begin() as conn:
+        ws = workspace_id(conn, db.workspace)
+    conversation = store.start(ws, "q")
+    barrier = __import__("threading").Barrier(4)
+
+    def ask(i: int) -> str:
+        barrier.wait()
+        try:
+            store.append(ws, conversation, _turn("q", f"a{i}", f"c{i}"), "same")
+            return "stored"
+        except DuplicateRequest as exc:
+            return exc.turn.messages[-1].content
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(ask, range(4)))
+    assert outcomes.count("stored") == 1
+    history = store.history(ws, conversation, turns=100)
+    assert [m.type for m in history] == ["human", "ai", "tool", "ai"]
+    assert {o for o in outcomes if o != "stored"} == {history[-1].content}
+
+
+def test_a_first_question_with_a_request_id_names_its_conversation(db: Db) -> None:
+    store = ConversationStore(db.engine)
+    with db.engine.begin() as conn:
+        ws = workspace_id(conn, db.workspace)
+        other = workspace_id(conn, db.workspace + "_other")
+    first = store.start(ws, "q", request_id="k-1")
+    assert store.start(ws, "q", request_id="k-1") == first
+    assert store.start(ws, "q", request_id="k-2") != first
+    assert store.start(other, "q", request_id="k-1") != first  # per workspace
+    assert store.start(ws, "q") != store.start(ws, "q")

@@ -13,7 +13,8 @@ Two modes:
 * **open** — the embedded demo: requests without a key go to the server's
   default workspace. It exists only when the server is bound to a loopback
   host, and even then a keyless request from a non-loopback client (or one a
-  proxy forwarded) is refused. A valid key still selects its own workspace.
+  proxy forwarded: any proxy header, see :func:`is_forwarded`) is refused. A
+  valid key still selects its own workspace.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -77,6 +79,38 @@ def is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+PROXY_HEADERS = frozenset(
+    {
+        "forwarded",
+        "via",
+        "x-real-ip",
+        "x-client-ip",
+        "client-ip",
+        "true-client-ip",
+        "cf-connecting-ip",
+        "fastly-client-ip",
+        "x-cluster-client-ip",
+        "x-proxyuser-ip",
+    }
+)
+PROXY_PREFIXES = ("x-forwarded-", "x-original-forwarded-", "x-envoy-")
+"""Headers a proxy adds; any one of them, even empty, means the request was forwarded."""
+
+
+def is_forwarded(header_names: Iterable[str]) -> bool:
+    """True when any header names a proxy hop: ``Forwarded``, ``Via``, ``X-Real-IP``,
+    any ``X-Forwarded-*`` (``-For``, ``-Host``, ``-Proto``, …) and their kin.
+
+    A keyless request in open mode must come from a local client directly; behind
+    a proxy every request arrives from loopback, so the proxy's mark is all there is.
+    """
+    for name in header_names:
+        lowered = name.lower()
+        if lowered in PROXY_HEADERS or lowered.startswith(PROXY_PREFIXES):
+            return True
+    return False
 
 
 def auth_mode(host: str, require_keys: bool) -> AuthMode:

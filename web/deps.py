@@ -19,12 +19,10 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, text
 
-from web.auth import AuthMode, InvalidKey, is_loopback, verify_key
+from web.auth import AuthMode, InvalidKey, is_forwarded, is_loopback, verify_key
 
 WRITE_LOCK = {"ns": 0x5050}
 """First key of PostgreSQL advisory locks taken by writes ("PP"); the second is the workspace."""
-FORWARDED_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
-"""A keyless request carrying one of these came through a proxy: not a local client."""
 
 
 @dataclass
@@ -43,9 +41,10 @@ class Runtime:
     def writing(self, workspace_id: int) -> Iterator[None]:
         """One import or ingest transaction at a time per workspace; wrap each write in it.
 
-        SQLite has one writer, and a transaction that read before it writes cannot
-        wait for the lock — it fails with "database is locked" at once — so the
-        requests of this process take turns. On PostgreSQL two concurrent batches
+        SQLite has one writer: the requests of this process take turns here, and a
+        writer of another process (a CLI import, a second server) is waited for by
+        ``BEGIN IMMEDIATE`` up to the busy timeout (:func:`metrics.db.writing`), after
+        which the request is a 503 with ``Retry-After``. On PostgreSQL two concurrent batches
         for the same user could each recompute that user's sessions without the
         other's events; a session-level advisory lock on the workspace, held on a
         connection of its own, makes writers of one workspace (in any server
@@ -136,7 +135,7 @@ def tenant(
             "(create one with `portalpulse keys create --workspace NAME`)"
         )
     client = request.client.host if request.client else None
-    forwarded = any(request.headers.get(h) for h in FORWARDED_HEADERS)
+    forwarded = is_forwarded(request.headers.keys())
     if forwarded or not is_loopback(client):
         raise unauthorized(
             "this server runs without keys for local clients only; "

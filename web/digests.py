@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
+from metrics.db import write_transaction
 from web.deps import Runtime, RuntimeDep, TenantDep
 
 router = APIRouter(prefix="/digests", tags=["digests"])
@@ -103,7 +104,7 @@ def unsubscribe(rt: RuntimeDep, token: TokenQuery) -> HTMLResponse:
     from assistant.digest import store
 
     who = _checked(rt, token)
-    with rt.engine.begin() as conn:
+    with write_transaction(rt.engine) as conn:
         store.unsubscribe(conn, who.workspace_id, who.member_id)
     return _page(
         "You are unsubscribed",

@@ -1,10 +1,14 @@
 """SMTP delivery: one connection reused across a run, failures sorted into transient
-(retry with backoff) and permanent (give up now).
+(retry with backoff), permanent (give up now) and *in doubt* (never retry on our own).
 
 Transient: connection problems, timeouts, disconnects and 4xx replies (greylisting,
-"mailbox busy", rate limits). Permanent: 5xx replies (unknown user, rejected
-content, bad credentials). After any failure the connection is dropped and the
-next attempt reconnects, so one bad exchange cannot poison the rest of the run.
+"mailbox busy", rate limits) — as long as the message itself was not yet handed
+over. Permanent: 5xx replies (unknown user, rejected content, bad credentials).
+In doubt: the DATA command went out and then the connection broke or the reply
+did not come in time: the server may have accepted the message, so sending it
+again could deliver a second copy. Only a reply (any code) after DATA says for
+sure what happened. After any failure the connection is dropped and the next
+attempt reconnects, so one bad exchange cannot poison the rest of the run.
 """
 
 from __future__ import annotations
@@ -17,11 +21,31 @@ from assistant.digest.settings import DigestSettings
 
 
 class DeliveryError(Exception):
-    """An SMTP failure, with whether trying again later may succeed."""
+    """An SMTP failure, with whether trying again later may succeed and whether the
+    server may have accepted the message anyway (``in_doubt``: never resend)."""
 
-    def __init__(self, message: str, *, transient: bool) -> None:
+    def __init__(self, message: str, *, transient: bool, in_doubt: bool = False) -> None:
         super().__init__(message)
-        self.transient = transient
+        self.transient = transient and not in_doubt
+        self.in_doubt = in_doubt
+
+
+class _DataTracking:
+    """Mixin for :class:`smtplib.SMTP`: remembers that the DATA command was issued."""
+
+    data_started = False
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        self.data_started = True
+        return super().data(msg)  # type: ignore[misc]
+
+
+class _SMTP(_DataTracking, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_DataTracking, smtplib.SMTP_SSL):
+    pass
 
 
 class SmtpMailer:
@@ -29,16 +53,16 @@ class SmtpMailer:
 
     def __init__(self, settings: DigestSettings) -> None:
         self.settings = settings
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _SMTP | _SMTP_SSL | None = None
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _SMTP | _SMTP_SSL:
         s = self.settings
         if s.smtp_tls == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            smtp: _SMTP | _SMTP_SSL = _SMTP_SSL(
                 s.smtp_host, s.port, timeout=s.smtp_timeout_s, context=ssl.create_default_context()
             )
         else:
-            smtp = smtplib.SMTP(s.smtp_host, s.port, timeout=s.smtp_timeout_s)
+            smtp = _SMTP(s.smtp_host, s.port, timeout=s.smtp_timeout_s)
             if s.smtp_tls == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
         if s.smtp_user:
@@ -47,10 +71,13 @@ class SmtpMailer:
 
     def send(self, message: EmailMessage) -> None:
         """Send ``message`` to its To address; raises :class:`DeliveryError`."""
+        smtp = None
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
-            self._smtp.send_message(message)
+            smtp = self._smtp
+            smtp.data_started = False
+            smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             self.close()
             codes = [code for code, _ in exc.recipients.values()]
@@ -67,6 +94,17 @@ class SmtpMailer:
                 transient=400 <= exc.smtp_code < 500,
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:
+            if smtp is not None and smtp.data_started:
+                # No QUIT: its reply could be the late answer to DATA. Just hang up.
+                smtp.close()
+                self._smtp = None
+                raise DeliveryError(
+                    f"in doubt: no reply from {self.settings.smtp_host}:{self.settings.port} "
+                    f"after DATA ({type(exc).__name__}: {exc}); the server may have accepted "
+                    f"{message['Message-ID']}",
+                    transient=False,
+                    in_doubt=True,
+                ) from exc
             self.close()
             raise DeliveryError(
                 f"SMTP connection to {self.settings.smtp_host}:{self.settings.port} failed: "

@@ -312,6 +312,17 @@ class DigestService:
                 mailer.send(message)
             except DeliveryError as exc:
                 error = str(exc)
+                if exc.in_doubt:  # the server may have it: a gap is better than a copy
+                    store.mark_in_doubt(self.engine, digest_id, error)
+                    log.error("digest to %s, attempt %d: %s", base["email"], attempts, error)
+                    return Outcome(
+                        **base,
+                        status="in_doubt",
+                        attempts=attempts,
+                        error=error,
+                        message_id=message["Message-ID"],
+                        summary_source=source,
+                    )
                 final = not exc.transient or tries >= limit
                 store.record_error(self.engine, digest_id, error, final=final)
                 log.warning("digest to %s, attempt %d: %s", base["email"], attempts, error)

@@ -14,21 +14,33 @@ SMTP and is older than the lease. Each SMTP attempt is counted in the row
   (a duplicate is worse than a gap); runs report it with its Message-ID, which
   an operator can look up in the mail server's log and then
   ``digest send --release-in-doubt`` turns it into ``failed`` so the next run
-  sends it.
+  sends it;
+* the SMTP conversation broke after DATA (connection closed, reply late) →
+  ``in_doubt`` at once: the server may hold the message, so it is not retried,
+  neither in this run nor in a later one, until an operator releases it.
+
+**Who holds a claim.** A ``sending`` row names its holder (host, pid and the
+process's start time). A run that finds a claim whose holder was a process on
+the same host that no longer runs knows nobody holds it: with 0 attempts it
+takes it at once, with attempts ≥ 1 it reports it in doubt at once. Holders on
+other hosts are judged by the lease alone.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, Row, and_, insert, select, update
+from sqlalchemy import Connection, Engine, Row, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from assistant.digest.weeks import check_hour, parse_day, zone
+from metrics.db import write_transaction
 from metrics.models import Digest, DigestSubscription, TeamMember
 
-SENDING, SENT, FAILED = "sending", "sent", "failed"
+SENDING, SENT, FAILED, IN_DOUBT = "sending", "sent", "failed", "in_doubt"
 CLAIM_LEASE = timedelta(minutes=15)
 
 
@@ -169,6 +181,40 @@ def subscriptions(
 # -- the ledger -----------------------------------------------------------------------
 
 
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (Linux), or ``-``."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "-"
+
+
+def process_tag() -> str:
+    """This process as a claim holder: ``host pid start``."""
+    pid = os.getpid()
+    return f"{socket.gethostname()} {pid} {_start_time(pid)}"
+
+
+def holder_gone(holder: str | None) -> bool:
+    """True only when ``holder`` was a process on this host that no longer runs."""
+    try:
+        host, pid_text, start = (holder or "").split(" ")
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass
+    now = _start_time(pid)
+    return now != "-" and start != "-" and now != start  # the pid was reused
+
+
 @dataclass(frozen=True)
 class Claim:
     """The outcome of claiming ``(member, week)``: a row id to send with, or why not."""
@@ -193,7 +239,7 @@ def claim(
     """Take the right to send ``member``'s digest for ``week`` (committed at once)."""
     at = now or _now()
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             digest_id = conn.execute(
                 insert(Digest)
                 .values(
@@ -206,13 +252,14 @@ def claim(
                     message_id=message_id,
                     claimed_at=at,
                     updated_at=at,
+                    holder=process_tag(),
                 )
                 .returning(Digest.id)
             ).scalar_one()
         return Claim(digest_id, message_id)
     except IntegrityError:
         pass
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         row = conn.execute(
             select(Digest).where(
                 Digest.workspace_id == workspace_id,
@@ -222,19 +269,24 @@ def claim(
         ).one()
         if row.status == SENT:
             return Claim(None, row.message_id, f"already sent at {row.sent_at:%Y-%m-%d %H:%M} UTC")
-        stale = row.status == SENDING and row.attempts == 0 and row.claimed_at < at - lease
-        if row.status == SENDING and not stale:
-            if row.attempts and row.updated_at >= at - lease:
-                return Claim(None, row.message_id, "being sent by another run")
+        in_doubt = Claim(
+            None,
+            row.message_id,
+            f"in doubt: the SMTP server may have accepted it ({row.attempts} attempt(s)"
+            f"{'; ' + row.last_error if row.last_error else ''}); check the mail log for "
+            f"{row.message_id}, then use --release-in-doubt",
+            in_doubt=True,
+        )
+        if row.status == IN_DOUBT:
+            return in_doubt
+        if row.status == SENDING:
+            gone = holder_gone(row.holder)
             if row.attempts:
-                return Claim(
-                    None,
-                    row.message_id,
-                    f"in doubt: a run crashed during SMTP ({row.attempts} attempt(s)); check "
-                    f"the mail log for {row.message_id}, then use --release-in-doubt",
-                    in_doubt=True,
-                )
-            return Claim(None, row.message_id, "being sent by another run")
+                if not gone and row.updated_at >= at - lease:
+                    return Claim(None, row.message_id, "being sent by another run")
+                return in_doubt
+            if not gone and row.claimed_at >= at - lease:
+                return Claim(None, row.message_id, "being sent by another run")
         taken = conn.execute(
             update(Digest)
             .where(
@@ -243,7 +295,12 @@ def claim(
                 Digest.claimed_at == row.claimed_at,
             )
             .values(
-                status=SENDING, email=email, message_id=message_id, claimed_at=at, updated_at=at
+                status=SENDING,
+                email=email,
+                message_id=message_id,
+                claimed_at=at,
+                updated_at=at,
+                holder=process_tag(),
             )
         ).rowcount
     if taken != 1:
@@ -253,7 +310,7 @@ def claim(
 
 def start_attempt(engine: Engine, digest_id: int, now: datetime | None = None) -> int:
     """Count an SMTP attempt before it starts (committed); returns the new count."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(
             update(Digest)
             .where(Digest.id == digest_id)
@@ -269,13 +326,23 @@ def record_error(
     values: dict[str, object] = {"last_error": error[:2000], "updated_at": now or _now()}
     if final:
         values["status"] = FAILED
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(update(Digest).where(Digest.id == digest_id).values(**values))
+
+
+def mark_in_doubt(engine: Engine, digest_id: int, error: str, now: datetime | None = None) -> None:
+    """The SMTP outcome is unknown: never resent until :func:`release_in_doubt`."""
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(Digest)
+            .where(Digest.id == digest_id)
+            .values(status=IN_DOUBT, last_error=error[:2000], updated_at=now or _now())
+        )
 
 
 def mark_sent(engine: Engine, digest_id: int, now: datetime | None = None) -> None:
     at = now or _now()
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(
             update(Digest)
             .where(Digest.id == digest_id)
@@ -286,14 +353,18 @@ def mark_sent(engine: Engine, digest_id: int, now: datetime | None = None) -> No
 def release_in_doubt(
     conn: Connection, workspace_id: int, week: str, now: datetime | None = None
 ) -> int:
-    """Mark in-doubt digests of ``week`` failed so the next run sends them; returns how many."""
+    """Mark in-doubt digests of ``week`` failed so the next run sends them; returns how many.
+
+    In doubt: marked so by delivery, or ``sending`` with an SMTP attempt started."""
     return conn.execute(
         update(Digest)
         .where(
             Digest.workspace_id == workspace_id,
             Digest.week == week,
-            Digest.status == SENDING,
-            Digest.attempts > 0,
+            or_(
+                Digest.status == IN_DOUBT,
+                and_(Digest.status == SENDING, Digest.attempts > 0),
+            ),
         )
         .values(status=FAILED, last_error="released by an operator", updated_at=now or _now())
     ).rowcount

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from metrics.db import write_transaction
 from metrics.models import AppSecret
 
 SECRET_NAME = "digest_signing_key"
@@ -45,7 +46,7 @@ def signing_key(engine: Engine, configured: str | None = None) -> bytes:
     if stored:
         return stored.encode()
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             conn.execute(
                 insert(AppSecret).values(
                     name=SECRET_NAME, value=secrets.token_urlsafe(32), created_at=datetime.now(UTC)

@@ -49,6 +49,11 @@ def week_of(day: date) -> IsoWeek:
     return IsoWeek(year, week)
 
 
+FIRST_YEAR, LAST_YEAR = 1901, 9998
+"""Weeks a digest can be built for: its trend reads 8 weeks back, and every instant stored
+lies in 1900 … 9998 (``metrics.ingest.contract.SUPPORTED_RANGE``)."""
+
+
 def parse_week(text: str) -> IsoWeek:
     """``2026-W47`` (or ``2026W47``) → :class:`IsoWeek`."""
     match = _WEEK.match(text.strip())
@@ -59,6 +64,8 @@ def parse_week(text: str) -> IsoWeek:
         date.fromisocalendar(year, week, 1)
     except ValueError:
         raise WeekError(f"week: {year} has no week {week}") from None
+    if not FIRST_YEAR <= year <= LAST_YEAR:  # a digest reads the weeks before it, and links on
+        raise WeekError(f"week: {text.strip()!r} is outside {FIRST_YEAR}-W01 … {LAST_YEAR}-W52")
     return IsoWeek(year, week)
 
 

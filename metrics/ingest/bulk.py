@@ -56,13 +56,14 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, object]]) ->
 
 
 def bulk_mode(
-    conn: Connection, expected_rows: int, table: str = "events", minimum: int = BULK_MIN_ROWS
+    conn: Connection, expected_rows: int, table: str = "events", minimum: int | None = None
 ) -> bool:
     """Whether a load of ``expected_rows`` into ``table`` should rebuild its indexes instead.
 
-    True when the load is large in itself and at least as large as the table.
+    True when the load is large in itself (``minimum``, default :data:`BULK_MIN_ROWS`)
+    and at least as large as the table.
     """
-    if expected_rows < minimum:
+    if expected_rows < (BULK_MIN_ROWS if minimum is None else minimum):
         return False
     if conn.dialect.name == "sqlite":
         stored = conn.exec_driver_sql(f"SELECT MAX(rowid) FROM {table}").scalar()
@@ -76,16 +77,22 @@ def bulk_mode(
 
 def drop_indexes(conn: Connection, table: Table) -> None:
     """Drop ``table``'s secondary indexes before a large load (unique constraints stay,
-    so conflicts still conflict)."""
+    so conflicts still conflict).
+
+    Runs inside the import's transaction (both backends have transactional DDL; on
+    SQLite :mod:`metrics.db` makes sure a transaction is open), so a rejected or killed
+    import leaves every index in place. ``checkfirst`` repairs a database that lost an
+    index to an older version: the load builds it again at the end.
+    """
     for index in table.indexes:
-        index.drop(conn)
+        index.drop(conn, checkfirst=True)
 
 
 def create_indexes(conn: Connection, table: Table) -> None:
     """Build ``table``'s secondary indexes once, after a large load: several times
     cheaper than maintaining them row by row."""
     for index in table.indexes:
-        index.create(conn)
+        index.create(conn, checkfirst=True)
 
 
 @contextmanager

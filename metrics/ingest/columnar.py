@@ -22,7 +22,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv as arrow_csv
 
-from metrics.ingest.contract import Column, FileSpec, parse_date, parse_text, parse_timestamp
+from metrics.ingest.contract import (
+    END_MS,
+    FIRST_MS,
+    TIMESTAMP_PARSERS,
+    Column,
+    FileSpec,
+    parse_date,
+    parse_text,
+)
+from metrics.ingest.validate import max_length
 
 BLOCK_BYTES = 4 * 2**20
 """Size of the blocks a file is cut into (whole lines): one is written while the next is parsed."""
@@ -45,7 +54,7 @@ def supports(spec: FileSpec) -> bool:
 def _kind(column: Column) -> str:
     if column.parse is parse_text:
         return "text"
-    if column.parse is parse_timestamp:
+    if column.parse in TIMESTAMP_PARSERS:
         return "timestamp"
     if column.parse is parse_date:
         return "date"
@@ -191,7 +200,11 @@ class ColumnarParser:
         self, column: Column, kind: str, refs: pa.Array | None, value: pa.Array
     ) -> pa.Array | None:
         """The column's parsed values (null where empty), or None if any cell is off."""
-        empty = pc.equal(pc.binary_length(value), 0)
+        lengths = pc.binary_length(value)  # ASCII only here: bytes are characters
+        limit = max_length(self.spec, column.name) if kind == "text" else None
+        if limit is not None and (pc.max(lengths).as_py() or 0) > limit:
+            return None  # the row validator names the cell
+        empty = pc.equal(lengths, 0)
         has_empty = pc.any(empty).as_py()
         if column.required and has_empty:
             return None
@@ -208,6 +221,8 @@ class ColumnarParser:
             value = _parse_times(value, kind)
             if value is None:
                 return None
+            if kind == "timestamp" and not _in_supported_range(value):
+                return None  # the row validator names the cell
         if refs is not None and not _all_where(pc.is_in(value, value_set=refs), filled):
             return None
         if not has_empty:
@@ -259,6 +274,16 @@ def _distinct_rows(arrays: Sequence[pa.Array]) -> list[tuple[object, ...]] | Non
 def _all_where(ok: pa.Array, where: pa.Array) -> bool:
     """Every cell where ``where`` holds is ``ok``."""
     return bool(pc.all(pc.or_(ok, pc.invert(where))).as_py())
+
+
+_FIRST = pa.scalar(FIRST_MS * 1000, pa.timestamp("us", tz="UTC"))
+_END = pa.scalar(END_MS * 1000, pa.timestamp("us", tz="UTC"))
+
+
+def _in_supported_range(times: pa.Array) -> bool:
+    """Every instant lies in the contract's supported range (nulls aside)."""
+    ok = pc.and_(pc.greater_equal(times, _FIRST), pc.less(times, _END))
+    return bool(pc.all(pc.fill_null(ok, True)).as_py())
 
 
 def _parse_times(value: pa.Array, kind: str) -> pa.Array | None:

@@ -8,6 +8,7 @@ against the ids already stored in the workspace and those in the same import.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -38,19 +39,53 @@ def parse_text(raw: str) -> str:
 
 
 def parse_timestamp(raw: str) -> int:
-    """ISO 8601 instant → epoch milliseconds UTC; no offset means UTC."""
+    """ISO 8601 instant → epoch milliseconds UTC; no offset means UTC.
+
+    The instant must lie in :data:`FIRST_INSTANT` … :data:`END_INSTANT` once in UTC:
+    ``9999-12-31T23:30:00-01:00`` is valid ISO 8601 but falls in year 10000, which no
+    date arithmetic (days, weeks, windows) can handle.
+    """
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
         raise ValueError(f"{raw!r} is not an ISO 8601 timestamp") from None
-    if value.tzinfo is None:
-        return (value - _EPOCH_NAIVE) // _MS
-    return (value - _EPOCH) // _MS
+    ms = (value - (_EPOCH if value.tzinfo else _EPOCH_NAIVE)) // _MS
+    if not FIRST_MS <= ms < END_MS:
+        raise ValueError(f"{raw!r} is outside the supported range {SUPPORTED_RANGE}")
+    return ms
 
 
+def parse_event_time(raw: str) -> int:
+    """An event's instant: :func:`parse_timestamp`, but a bare date is refused.
+
+    Elsewhere (``sent_at``, a task's ``created_at``) a date alone reads as midnight UTC.
+    An event's time of day decides its session, so ``2026-03-01`` would put every such
+    event at midnight, in one session: the exporter most likely dropped the time.
+    """
+    if not _HAS_TIME.search(raw):
+        parse_timestamp(raw)  # a malformed value gets the usual message
+        raise ValueError(
+            f"{raw!r} is a date without a time of day; an event needs its instant "
+            f"(e.g. {raw.strip()}T09:30:00Z)"
+        )
+    return parse_timestamp(raw)
+
+
+TIMESTAMP_PARSERS = (parse_timestamp, parse_event_time)
+
+
+_HAS_TIME = re.compile(r"\d[Tt ]\d")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_NAIVE = datetime(1970, 1, 1)
 _MS = timedelta(milliseconds=1)
+FIRST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
+END_INSTANT = datetime(9999, 1, 1, tzinfo=UTC)
+"""Instants are accepted from the start of 1900 to the end of 9998 (UTC): far beyond any
+real portal activity, and a year short of the calendar's end, so windows, weeks and
+previous periods around any stored instant can still be computed."""
+FIRST_MS = (FIRST_INSTANT - _EPOCH) // _MS
+END_MS = (END_INSTANT - _EPOCH) // _MS
+SUPPORTED_RANGE = "1900-01-01T00:00:00Z to 9998-12-31T23:59:59Z"
 
 
 def parse_date(raw: str) -> date:
@@ -212,7 +247,7 @@ FILES: tuple[FileSpec, ...] = (
             _id("event_id"),
             Column("user_id", required=True, ref="users.csv"),
             Column("project_id", ref="projects.csv", empty=PARTNER_PORTAL),
-            Column("occurred_at", parse_timestamp, required=True),
+            Column("occurred_at", parse_event_time, required=True),
             Column("type", enum(*EVENT_TYPES), required=True),
             Column("action", enum(*ACTIONS)),
             Column("room_id", ref="rooms.csv"),

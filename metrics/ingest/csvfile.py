@@ -56,7 +56,14 @@ def read_header(path: Path, spec: FileSpec, error: ErrorSink) -> list[str] | Non
     missing = [c for c in spec.required if c not in names]
     for column in missing:
         error(1, column, "required column is missing from the header")
-    return None if missing else names
+    repeated = False
+    for column in spec.names:  # which of two would count? refused rather than guessed
+        places = [str(i) for i, name in enumerate(names, start=1) if name == column]
+        if len(places) > 1:
+            error(1, column, f"column appears {len(places)} times in the header "
+                             f"(positions {', '.join(places)}); keep one")  # fmt: skip
+            repeated = True
+    return None if missing or repeated else names
 
 
 def read_rows(
@@ -65,7 +72,11 @@ def read_rows(
     tick: Callable[[int], object] | None = None,
     every: int = 20_000,
 ) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank data rows with the line they end on; a decoding or CSV error ends the file.
+    """Non-blank data rows with the line they start on; a decoding or CSV error ends the file.
+
+    A record may span lines (a quoted field with line breaks): it is numbered by its
+    first line, so a quote that is never closed — which swallows the rest of the file
+    into one field — is reported where it was opened, not where the file ends.
 
     ``tick`` is called with the byte position every ``every`` rows. The file is
     decoded in blocks (several times faster than line by line); only when a
@@ -73,19 +84,47 @@ def read_rows(
     """
     with path.open("rb") as binary:
         reader = csv.reader(io.TextIOWrapper(binary, encoding="utf-8-sig", newline=""))
+        start = 2
         try:
             next(reader, None)
+            start = reader.line_num + 1
+            pending: tuple[int, list[str]] | None = None
             for done, values in enumerate(reader, start=1):
+                if pending is not None:
+                    yield pending
+                    pending = None
                 if not blank(values):
-                    yield reader.line_num, values
+                    if reader.line_num > start:  # spans lines: held until it is not the last
+                        pending = (start, values)
+                    else:
+                        yield start, values
+                start = reader.line_num + 1
                 if tick is not None and done % every == 0:
                     tick(binary.tell())
+            if pending is not None:
+                if _unterminated(pending[1], path):
+                    error(pending[0], None, UNTERMINATED)
+                else:
+                    yield pending
         except UnicodeDecodeError:
             with path.open("rb") as again:
                 bad = first_bad_line(again)
             error(bad.line, None, f"not UTF-8 text: {bad.reason}")
         except csv.Error as exc:
-            error(reader.line_num, None, f"malformed CSV: {exc}")
+            error(start, None, f"malformed CSV in the record that starts here: {exc}")
+
+
+UNTERMINATED = "malformed CSV: a quote opened in this record is never closed"
+
+
+def _unterminated(values: list[str], path: Path) -> bool:
+    """The file ended inside a quoted field: the field kept the file's last line break,
+    and no closing quote ends the file."""
+    if not values or not values[-1].endswith(("\n", "\r")):
+        return False
+    with path.open("rb") as binary:
+        binary.seek(max(0, path.stat().st_size - 8))
+        return not binary.read().rstrip(b"\r\n").endswith(b'"')
 
 
 def block_rows(block: bytes, first_line: int, error: ErrorSink) -> Iterator[tuple[int, list[str]]]:

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import Connection, Engine, exists, func, select
 
-from metrics.db import refresh_statistics
+from metrics.db import refresh_statistics, writing
 from metrics.db import workspace_id as resolve_workspace
 from metrics.ingest import bulk, columnar
 from metrics.ingest.contract import FILES, FILES_BY_NAME, REQUIRED_FILES, FileSpec
@@ -48,15 +49,17 @@ Progress = Callable[..., None]
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem in the input, located by file, line (1 = header) and column."""
+    """One problem in the input, located by file, line (1 = header) and column.
+
+    ``line`` is None for a problem with a whole file (missing, not a folder)."""
 
     file: str
-    line: int
+    line: int | None
     column: str | None
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}, line {self.line}"
+        where = f"{self.file}, line {self.line}" if self.line else self.file
         if self.column:
             where += f", column {self.column}"
         return f"{where}: {self.message}"
@@ -120,6 +123,13 @@ class Importer:
         at the end from the rows written, with nothing tracked per key meanwhile."""
         self._events: bulk.EventWriter | None = None
         self._expected_events = 0
+        self._seen: dict[str, dict[str, int]] = {}
+        """Ids of records (the HTTP API) met per entity, to refuse one twice in a request."""
+        self._files: dict[str, Path] = {}
+        self._hashes: dict[str, list[np.ndarray]] = {}
+        """Per file, the hashes of the ids written (8 bytes per row, whatever the reading
+        path), compared at the end; an id twice sends the importer back to the file for
+        the lines."""
         self._started = time.perf_counter()
 
     # -- errors ----------------------------------------------------------------
@@ -153,7 +163,11 @@ class Importer:
     # -- rows ------------------------------------------------------------------------
 
     def add_rows(
-        self, spec: FileSpec, header: Sequence[str], rows: Iterable[tuple[int, Sequence[str]]]
+        self,
+        spec: FileSpec,
+        header: Sequence[str],
+        rows: Iterable[tuple[int, Sequence[str]]],
+        unit: str = "line",
     ) -> None:
         """Validate and (while no error was found) write ``(line, raw values)`` pairs.
 
@@ -164,11 +178,16 @@ class Importer:
             spec, header, self.known, self._unchecked, partial(self.error, spec.name)
         )
         keys = self.known(spec.name) if spec.name in REFERENCED else None
+        seen = None if spec.name in self._files else self._seen.setdefault(spec.name, {})
         batch: list[list[object]] = []
         for line, raw in rows:
             values = validate(line, raw)
-            if keys is not None and (key := validate.key(raw)):
+            key = validate.key(raw)
+            if keys is not None and key:
                 keys.add(key)  # known even when the row is bad: no cascade of errors
+            if seen is not None and key and seen.setdefault(key, line) != line:
+                self.error(spec.name, line, spec.key, _duplicate(spec, key, unit, seen[key]))
+                values = None
             if self.full:
                 break
             if values is None or self.failed:
@@ -190,11 +209,12 @@ class Importer:
             (number, ["" if r.get(n) is None else str(r.get(n)) for n in names])
             for number, r in enumerate(records, start=first)
         )
-        self.add_rows(spec, names, rows)
+        self.add_rows(spec, names, rows, unit="item")
 
     def _write_block(self, spec: FileSpec, block: columnar.Block) -> None:
         """Store a block read column-wise."""
         if spec.name == "events.csv" and self._first_load is not None:
+            self._hash_ids(spec, block.values(block.names.index(spec.key)))
             self.report.rows[spec.name] += len(block)
             self._event_writer().write(block.tuples(), find_old=False)
             self._first_load.add_block(block)
@@ -209,6 +229,8 @@ class Importer:
 
     def _write(self, spec: FileSpec, batch: Sequence[Sequence[object]]) -> None:
         self.report.rows[spec.name] += len(batch)
+        key = spec.names.index(spec.key)
+        self._hash_ids(spec, [values[key] for values in batch])
         if spec.name != "events.csv":
             names = spec.names
             ws = self.workspace_id
@@ -236,6 +258,7 @@ class Importer:
     def add_file(self, path: Path, spec: FileSpec, progress: Progress | None = None) -> None:
         """Read one CSV file of the contract (a large one is parsed in a worker process)."""
         size = path.stat().st_size
+        self._files[spec.name] = path
         report = partial(self.error, spec.name)
         header = read_header(path, spec, report)
         if header is None:
@@ -252,9 +275,20 @@ class Importer:
         elif spec.name not in REFERENCED and size >= PARALLEL_MIN_BYTES and parallel_available():
             self._add_parsed_elsewhere(path, spec, header, tick)
         else:
-            self.add_rows(spec, header, read_rows(path, report, tick, every=BATCH))
+            self.add_rows(spec, header, read_rows(path, self._stopped(spec), tick, every=BATCH))
         if tick is not None:
             tick(size)
+
+    def _stopped(self, spec: FileSpec) -> Callable[[int, str | None, str], None]:
+        """The error sink of a file reader: a read error ends the file early, so the ids
+        after it are unknown — references to this file are no longer checked (they
+        would all fail) and only the read error is reported."""
+
+        def report(line: int, column: str | None, message: str) -> None:
+            self._unchecked.add(spec.name)
+            self.error(spec.name, line, column, message)
+
+        return report
 
     def _add_columnar(
         self,
@@ -324,6 +358,9 @@ class Importer:
 
     def finish(self) -> ImportReport:
         """Recompute changed sessions, or raise :class:`ImportRejected` if anything failed."""
+        if not self.failed:
+            for name in self._hashes:
+                self._check_ids(FILES_BY_NAME[name])
         if self.failed:
             raise ImportRejected(self.errors, self.error_total)
         if self._first_load is not None and self._events is not None:
@@ -337,6 +374,27 @@ class Importer:
             )
         self.report.seconds = time.perf_counter() - self._started
         return self.report
+
+    def _hash_ids(self, spec: FileSpec, ids: Sequence[object]) -> None:
+        if spec.name in self._files:
+            hashes = np.fromiter(map(hash, ids), np.int64, len(ids))
+            self._hashes.setdefault(spec.name, []).append(hashes)
+
+    def _check_ids(self, spec: FileSpec) -> None:
+        """Report every id that the file holds twice, with the line of its first row."""
+        hashes = np.concatenate(self._hashes[spec.name])
+        hashes.sort()
+        twice = set(hashes[1:][hashes[1:] == hashes[:-1]].tolist())
+        if not twice:
+            return
+        path = self._files[spec.name]
+        header = read_header(path, spec, lambda *_: None) or []
+        index = header.index(spec.key)
+        first: dict[str, int] = {}
+        for line, raw in read_rows(path, lambda *_: None):
+            key = raw[index].strip() if index < len(raw) else ""
+            if hash(key) in twice and first.setdefault(key, line) != line:
+                self.error(spec.name, line, spec.key, _duplicate(spec, key, "line", first[key]))
 
     def _derive_first_load(self, first: FreshSessions, events: bulk.EventWriter) -> None:
         """Sessions of a first load from the collected columns (before the event indexes
@@ -355,14 +413,21 @@ class Importer:
             self.report.keys_resessionized = keys
 
 
+def _duplicate(spec: FileSpec, key: str, unit: str, first: int) -> str:
+    return (
+        f"duplicate {spec.key} {key!r}: already on {unit} {first} "
+        "(an id may appear once per file; a later import updates it)"
+    )
+
+
 def contract_files(folder: Path) -> list[tuple[Path, FileSpec]]:
     """The contract's files present in ``folder``, in dependency order."""
     if not folder.is_dir():
-        raise ImportRejected([RowError(str(folder), 0, None, "not a folder")], 1)
+        raise ImportRejected([RowError(str(folder), None, None, "not a folder")], 1)
     present = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
     missing = [name for name in REQUIRED_FILES if name not in present]
     if missing:
-        errors = [RowError(name, 0, None, "required file is missing") for name in missing]
+        errors = [RowError(name, None, None, "required file is missing") for name in missing]
         raise ImportRejected(errors, len(errors))
     return [(present[spec.name], spec) for spec in FILES if spec.name in present]
 
@@ -378,7 +443,7 @@ def import_folder(
     """Import a CSV folder into ``workspace`` in one transaction; all or nothing."""
     files = contract_files(folder)
     with engine.connect() as conn:
-        transaction = conn.begin()
+        transaction = writing(conn).begin()
         try:
             importer = Importer(conn, resolve_workspace(conn, workspace), max_errors=max_errors)
             for path, spec in files:

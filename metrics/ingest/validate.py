@@ -11,6 +11,19 @@ from collections.abc import Callable, Sequence
 
 from metrics.ingest.contract import FileSpec, parse_text
 
+NUL_MESSAGE = "contains a NUL character (\\x00), which cannot be stored"
+
+
+def max_length(spec: FileSpec, column: str) -> int | None:
+    """The longest value ``column`` of ``spec`` can store (ids: 255), None if unbounded.
+
+    Checked here, on every backend, so that SQLite (which ignores lengths) and
+    PostgreSQL (which refuses longer values) accept and reject the same input.
+    """
+    stored = spec.model.__table__.c.get(column)
+    return getattr(stored.type, "length", None) if stored is not None else None
+
+
 ErrorSink = Callable[[int, str | None, str], None]
 """Called with (line, column, message) for each problem."""
 
@@ -44,6 +57,7 @@ class RowValidator:
                 known(column.ref) if column.ref and column.ref not in unchecked else None,
                 entity_label(column.ref) if column.ref else "",
                 column.empty,
+                max_length(spec, column.name) if column.parse is parse_text else None,
             )
             for column in spec.columns
         ]
@@ -61,13 +75,23 @@ class RowValidator:
             return None
         values: list[object] = []
         ok = True
-        for name, index, parse, required, refs, label, empty in self.columns:
+        for name, index, parse, required, refs, label, empty, limit in self.columns:
             value = raw[index].strip() if -1 < index < size else ""
             if not value:
                 if required:
                     self.error(line, name, "a value is required")
                     ok = False
                 values.append(empty)
+                continue
+            if "\x00" in value:
+                self.error(line, name, NUL_MESSAGE)
+                ok = False
+                values.append(None)
+                continue
+            if limit is not None and len(value) > limit:
+                self.error(line, name, f"{len(value)} characters; at most {limit} allowed")
+                ok = False
+                values.append(None)
                 continue
             if parse is not None:
                 try:

@@ -20,6 +20,8 @@ from pydantic import BaseModel, Field
 from metrics.scope import ScopeError, resolve_scope
 from metrics.semantic.params import FilterParams
 from web.api.errors import unprocessable
+from web.api.nul import MESSAGE as NUL_MESSAGE
+from web.api.nul import check_body
 from web.deps import Runtime, RuntimeDep, Tenant, TenantDep
 
 router = APIRouter(tags=["assistant"])
@@ -36,13 +38,18 @@ class AskFilters(FilterParams):
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=MAX_QUESTION)
     conversation_id: str | None = Field(
-        None, max_length=64, description="Continue this conversation (follow-up questions)."
+        None,
+        min_length=1,
+        max_length=64,
+        description="Continue this conversation (follow-up questions); leave it out to start one.",
     )
     as_of: str | None = Field(None, description="Date or ISO 8601 instant that plays 'now'.")
     filters: AskFilters | None = Field(
         None, description="Fixed filters for this question (owner, accounts, …): narrows only."
     )
-    request_id: str | None = Field(None, max_length=64, description="Idempotency key.")
+    request_id: str | None = Field(
+        None, min_length=1, max_length=64, description="Idempotency key."
+    )
 
 
 class AskResponse(BaseModel):
@@ -60,7 +67,7 @@ class AskResponse(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    conversation_id: str = Field(max_length=64)
+    conversation_id: str = Field(min_length=1, max_length=64)
     message_seq: int = Field(ge=1, le=1_000_000)
     verdict: Literal["right", "wrong"]
 
@@ -79,6 +86,11 @@ def _checked(
     """The assistant's keyword arguments, after checking everything that can be checked."""
     from assistant.memory import ConversationNotFound
 
+    nul = check_body(body.model_dump(exclude_none=True))
+    if nul:
+        raise unprocessable(f"{nul}: {NUL_MESSAGE}")
+    if idempotency_key and "\x00" in idempotency_key:
+        raise unprocessable(f"header 'Idempotency-Key': {NUL_MESSAGE}")
     if not body.question.strip():
         raise unprocessable("question: the question is empty")
     filters: dict[str, Any] = {}
@@ -185,6 +197,8 @@ def feedback(body: FeedbackRequest, rt: RuntimeDep, tn: TenantDep) -> dict[str, 
     planner answers similar questions the same way."""
     from assistant.memory import ConversationNotFound
 
+    if "\x00" in body.conversation_id:
+        raise unprocessable(f"body.conversation_id: {NUL_MESSAGE}")
     try:
         rt.assistant.feedback(tn.id, body.conversation_id, body.message_seq, body.verdict)
     except ConversationNotFound as exc:

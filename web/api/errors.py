@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 
 _WHERE = {"query": "query parameter", "path": "path parameter", "header": "header"}
 
@@ -92,6 +93,28 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+RETRY_AFTER_S = 2
+"""What a 503 asks the client to wait before trying again."""
+_BUSY = ("database is locked", "database is busy", "deadlock detected", "could not serialize")
+
+
+async def _database_handler(request: Request, exc: Exception) -> JSONResponse:
+    """The database could not take the request now — another process held SQLite's write
+    lock for longer than the busy timeout, a PostgreSQL deadlock, a lost connection. The
+    transaction was rolled back, so nothing of the request is stored: a 503 asks for a
+    retry (which never duplicates: writes are upserts by id)."""
+    assert isinstance(exc, OperationalError)
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    if any(word in text for word in _BUSY):
+        detail = "the database is busy with another writer; nothing was stored, retry shortly"
+    else:
+        detail = "the database is unavailable right now; nothing was stored, retry shortly"
+    return JSONResponse(
+        {"detail": detail}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)}
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(HTTPException, _http_handler)
+    app.add_exception_handler(OperationalError, _database_handler)

@@ -20,10 +20,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
+from metrics.db import writing
 from metrics.ingest import Importer, ImportRejected, ImportReport
-from metrics.ingest.contract import FILES, FileSpec, parse_date, parse_timestamp
+from metrics.ingest.contract import FILES, TIMESTAMP_PARSERS, FileSpec, parse_date
 from web.api.errors import unprocessable
 from web.deps import Runtime, RuntimeDep, Tenant, TenantDep
 
@@ -32,7 +33,9 @@ router = APIRouter(tags=["ingest"])
 MAX_BATCH = 5_000
 """Records per request; larger loads go in several requests or through ``/api/import``."""
 ATTEMPTS = 3
-"""Tries of a batch that lost a write race (SQLite busy, a concurrent insert of the same id)."""
+"""Tries of a batch that lost an insert race with another process (the same new id).
+A busy database is not retried here: SQLite's busy timeout already waited, and the
+client gets a 503 with Retry-After (``web/api/errors.py``)."""
 NAMED = {"team_members", "accounts", "projects", "users"}
 """Entities whose names the assistant indexes."""
 
@@ -47,7 +50,7 @@ class IngestReport(BaseModel):
 
 def _describe(spec: FileSpec, column: Any) -> str:
     parse = column.parse
-    if parse is parse_timestamp:
+    if parse in TIMESTAMP_PARSERS:
         kind = "ISO 8601 instant (no offset = UTC)"
     elif parse is parse_date:
         kind = "date, YYYY-MM-DD"
@@ -96,7 +99,7 @@ def store(
             raise unprocessable(
                 f"{exc.total} error(s), nothing was stored: {shown}", errors=errors
             ) from None
-        except (OperationalError, IntegrityError):  # another process wrote meanwhile
+        except IntegrityError:  # another process inserted the same id meanwhile
             if attempt == ATTEMPTS - 1:
                 raise
             time.sleep(0.05 * 2**attempt)
@@ -115,7 +118,7 @@ def _store_once(
     rt: Runtime, tn: Tenant, spec: FileSpec, records: Sequence[Mapping[str, Any]]
 ) -> ImportReport:
     with rt.engine.connect() as conn:
-        transaction = conn.begin()
+        transaction = writing(conn).begin()
         try:
             importer = Importer(conn, tn.id)
             importer.add_records(spec, records, first=0)

@@ -65,7 +65,10 @@ def scope_query(
     }
 
 
-_OUT_OF_RANGE = "as_of, from or to: a date is outside the supported range (years 1-9998)"
+_OUT_OF_RANGE = (
+    "as_of, from or to: a date is outside the supported range (the section also reads "
+    "the period before the window): use dates from 1900 to 9998"
+)
 ScopeDep = Annotated[dict[str, Any], Depends(scope_query)]
 
 
@@ -113,5 +116,7 @@ def metrics_section(
             raise unprocessable(_OUT_OF_RANGE) from None
         try:
             return compute(conn, resolved, **given).model_dump(mode="json")
+        except OverflowError:  # a window at the calendar's edge: no previous period before it
+            raise unprocessable(_OUT_OF_RANGE) from None
         except ValueError as exc:  # an option the section refuses, e.g. an unknown sort column
             raise unprocessable(str(exc)) from None

@@ -57,10 +57,20 @@ class _Budget:
 
 
 def _place(
-    name: str, source: IO[bytes], folder: Path, budget: _Budget, seen: dict[str, str]
+    name: str,
+    source: IO[bytes],
+    folder: Path,
+    budget: _Budget,
+    seen: dict[str, str],
+    label: str | None = None,
 ) -> None:
-    """Write one CSV as ``folder/<base name, lower case>``; a second one of that name is a 422."""
+    """Write one CSV as ``folder/<base name, lower case>``; a second one of that name is a 422.
+
+    ``name`` is the file's path (in the upload or the archive); ``label`` how messages
+    call it (``export.zip:accounts.csv``), which is never parsed for the base name.
+    """
     base = PurePosixPath(name.replace("\\", "/")).name.lower()
+    name = label or name
     if base in seen:
         raise unprocessable(f"{name}: a file named {base} was already uploaded ({seen[base]})")
     seen[base] = name
@@ -79,7 +89,8 @@ def _unzip(upload: UploadFile, folder: Path, budget: _Budget, seen: dict[str, st
                 continue
             try:
                 with archive.open(info) as member:
-                    _place(f"{upload.filename}:{info.filename}", member, folder, budget, seen)
+                    label = f"{upload.filename}:{info.filename}"
+                    _place(info.filename, member, folder, budget, seen, label)
             except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
                 raise unprocessable(f"{upload.filename}:{info.filename}: {exc}") from None
 
