@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from cli.common import DEFAULT_WS, DbOption, UserError, WorkspaceOption, console
-from web.auth import auth_mode, is_loopback
 
 
 def register(app: typer.Typer) -> None:
@@ -37,6 +36,7 @@ def serve_command(
     import uvicorn
 
     from server import Config, create_app
+    from web.auth import auth_mode, is_loopback
 
     mode = auth_mode(host, require_keys)
     app = create_app(
