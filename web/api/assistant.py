@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -200,8 +200,10 @@ def feedback(body: FeedbackRequest, rt: RuntimeDep, tn: TenantDep) -> dict[str, 
 def conversations(
     rt: RuntimeDep,
     tn: TenantDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200, description="Conversations to return (1–200).")] = 50,
+    offset: Annotated[
+        int, Query(ge=0, le=1_000_000, description="Conversations to skip, for paging.")
+    ] = 0,
 ) -> list[ConversationSummary]:
     """Most recently active first."""
     rows = rt.assistant.memory.list(tn.id, limit=limit, offset=offset)
@@ -222,7 +224,11 @@ def conversations(
     summary="A conversation's messages",
     responses={404: {"description": "No such conversation in this workspace."}},
 )
-def conversation(conversation_id: str, rt: RuntimeDep, tn: TenantDep) -> dict[str, Any]:
+def conversation(
+    conversation_id: Annotated[str, Path(description="The `conversation_id` an answer returned.")],
+    rt: RuntimeDep,
+    tn: TenantDep,
+) -> dict[str, Any]:
     """Questions and answers in order; each answer with the tool calls and data it came
     from, and its `seq` for feedback."""
     from assistant.memory import ConversationNotFound
