@@ -139,6 +139,8 @@ FIELD_FORMATS: Final[dict[str, str]] = {
     "mobile_share": "percent",
     "self_service_rate": "percent",
     "benchmark": "percent",
+    "change": "percent",
+    "overdue_share": "percent",
     "score": "score",
     "weight": "number",
     "savings": "currency",
