@@ -42,6 +42,7 @@ def serve_command(
     app = create_app(
         Config(database_url=db, workspace=workspace, host=host, require_keys=require_keys)
     )
+    app.state.runtime.warm_in_background()  # the first answer needs no model load
     shown = f"[{host}]" if ":" in host else host
     console.print(f"PortalPulse on http://{shown}:{port}  (API docs at /docs)", highlight=False)
     if mode == "open":
