@@ -237,7 +237,7 @@ def test_api_docs_render_with_no_network(tab: Any, server: Any, path: str, artif
 
 
 def test_the_page_formatter_is_the_python_one(tab: Any, server: Any) -> None:
-    tab.goto(f"{server.url}/static/favicon.svg")
+    open_page(tab, server.url)
     cases = [(v, f) for v, f, _ in CASES if not hasattr(v, "isoformat") and v is not True]
     shown = tab.evaluate(
         """async (cases) => {
