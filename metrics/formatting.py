@@ -34,6 +34,9 @@ MISSING: Final = "—"
 MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _ENUM = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_INSTANT = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})"
+)
 
 
 def format_value(value: Any, fmt: str) -> str:
@@ -207,5 +210,10 @@ def format_field(key: str, value: Any) -> str:
     """``value`` of field ``key`` formatted as its name says (free text as it is)."""
     fmt = format_for(key, value)
     if fmt is None:
-        return MISSING if value is None else str(value)
+        return MISSING if value is None else prose_instants(str(value))
     return format_value(value, fmt)
+
+
+def prose_instants(text: str) -> str:
+    """Free text with every ISO 8601 instant in it written as a date in prose."""
+    return _ISO_INSTANT.sub(lambda m: format_value(m.group(0), "datetime"), text)

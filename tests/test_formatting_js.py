@@ -75,7 +75,8 @@ def test_js_field_formats_are_pythons() -> None:
         "console.log(JSON.stringify({fields: FIELD_FORMATS, formats: FORMATS, shown: ["
         "formatField('conversion', 0.727), formatField('status', 'in_progress'),"
         "formatField('project', 'acme_rollout'), formatField('weight', 0.1),"
-        "formatField('avg_session_seconds', 741.7), formatField('last_visit', null)]}));"
+        "formatField('avg_session_seconds', 741.7), formatField('last_visit', null),"
+        "formatField('rule', 'no session in the 14 days before 2026-12-02T19:23:54.668815Z')]}));"
     )
     got = json.loads(run_node(script))
     assert got["fields"] == FIELD_FORMATS
@@ -87,4 +88,5 @@ def test_js_field_formats_are_pythons() -> None:
         format_field("weight", 0.1),
         format_field("avg_session_seconds", 741.7),
         format_field("last_visit", None),
+        "no session in the 14 days before 2 Dec 2026 19:23",
     ]

@@ -162,6 +162,13 @@ export function formatFor(key, value) {
 /** ``value`` of field ``key`` formatted as its name says (free text as it is). */
 export function formatField(key, value) {
   const fmt = formatFor(key, value);
-  if (fmt == null) return value == null ? MISSING : String(value);
+  if (fmt == null) return value == null ? MISSING : proseInstants(String(value));
   return formatValue(value, fmt);
+}
+
+const ISO_INSTANT = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/g;
+
+/** Free text with every ISO 8601 instant in it written as a date in prose. */
+export function proseInstants(text) {
+  return text.replace(ISO_INSTANT, (iso) => formatValue(iso, "datetime"));
 }
