@@ -86,9 +86,10 @@ def import_command(
     _print_report(report)
 
 
-def _parse_day(value: str | None) -> date:
+def _parse_as_of(value: str | None) -> date | datetime:
+    """A date (the data ends with that day), or now: the data ends at this instant."""
     if value is None:
-        return datetime.now(UTC).date()
+        return datetime.now(UTC).replace(microsecond=0)
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -100,7 +101,8 @@ def demo_command(
     workspace: WorkspaceOption = DEFAULT_WS,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 7,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date the data ends on (default: today, UTC).")
+        str | None,
+        typer.Option("--as-of", help="Date the data ends with (default: it ends now, UTC)."),
     ] = None,
     events: Annotated[int, typer.Option(help="Number of events to generate.", min=100)] = 50_000,
     out: Annotated[Path, typer.Option(help="Where to write the CSV folder.")] = Path("demo-data"),
@@ -113,8 +115,9 @@ def demo_command(
     from metrics.demo import generate_demo
     from metrics.ingest import import_folder
 
-    day = _parse_day(as_of)
-    console.print(f"Writing demo data (seed {seed}, as of {day}, ~{events:,} events) to {out}/")
+    day = _parse_as_of(as_of)
+    shown = f"{day:%Y-%m-%d %H:%M} UTC" if isinstance(day, datetime) else f"the end of {day}"
+    console.print(f"Writing demo data (seed {seed}, as of {shown}, ~{events:,} events) to {out}/")
     with Progress(console=console, transient=True) as bars:
         task = bars.add_task("events", total=events)
         summary = generate_demo(
