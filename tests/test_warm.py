@@ -34,3 +34,26 @@ def test_serve_starts_the_warm_up(monkeypatch) -> None:
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
     assert run_app(app, ["serve", "--db", "sqlite://", "--port", "0"]) == 0
     assert len(started) == 1
+
+
+def test_serve_points_digest_links_at_its_own_address(monkeypatch) -> None:
+    import os
+
+    import uvicorn
+
+    from cli import app
+    from cli.common import run_app
+    from cli.serve import listen_url
+    from web.deps import Runtime
+
+    monkeypatch.setattr(Runtime, "warm_in_background", lambda self: None)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    monkeypatch.setenv("PORTALPULSE_BASE_URL", "unset at the end of the test")
+    monkeypatch.delenv("PORTALPULSE_BASE_URL")
+    assert run_app(app, ["serve", "--db", "sqlite://", "--port", "8123"]) == 0
+    assert os.environ["PORTALPULSE_BASE_URL"] == "http://127.0.0.1:8123"
+    # a URL set by the user wins
+    monkeypatch.setenv("PORTALPULSE_BASE_URL", "https://pulse.example.com")
+    assert run_app(app, ["serve", "--db", "sqlite://", "--port", "9000"]) == 0
+    assert os.environ["PORTALPULSE_BASE_URL"] == "https://pulse.example.com"
+    assert listen_url("::1", 80) == "http://[::1]:80"
