@@ -154,7 +154,7 @@ def status_command(db: DbOption = None, workspace: WorkspaceOption = DEFAULT_WS)
     if status.first_event is None:
         console.print("No events yet: try `portalpulse demo` or `portalpulse import DIR`.")
     else:
-        console.print(
-            f"Events from {status.first_event:%Y-%m-%d %H:%M} to "
-            f"{status.last_event:%Y-%m-%d %H:%M} UTC"
-        )
+        from metrics.formatting import format_value
+
+        first, last = (format_value(t, "datetime") for t in (status.first_event, status.last_event))
+        console.print(f"Events from {first} to {last} UTC", highlight=False)
