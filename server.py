@@ -11,7 +11,7 @@ default workspace (``web/auth.py``).
 * ``GET /api/conversations``, ``GET /api/conversations/{id}``
 * ``POST /api/events``, ``POST /api/records/{entity}``, ``POST /api/import``
 * ``GET /digests/preview``, ``/digests/unsubscribe`` — weekly digests (:mod:`web.digests`)
-* ``GET /health``, ``GET /ready``; OpenAPI at ``/docs``
+* ``GET /health``, ``GET /ready``; OpenAPI at ``/docs`` and ``/redoc`` (no CDN: :mod:`web.docs`)
 
 Routers live in ``web/api/``.
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from metrics.db import DEFAULT_WORKSPACE, connect, workspace_id, write_transaction
-from web import api
+from web import api, docs
 from web.auth import auth_mode
 from web.deps import Runtime
 from web.digests import digest_lifespan
@@ -58,7 +58,12 @@ def create_app(config: Config | None = None) -> FastAPI:
     """The application for one database (every workspace in it)."""
     config = config or Config()
     app = FastAPI(
-        title="PortalPulse", description=DESCRIPTION, version="0.1.0", lifespan=digest_lifespan
+        title="PortalPulse",
+        description=DESCRIPTION,
+        version="0.1.0",
+        lifespan=digest_lifespan,
+        docs_url=None,  # web/docs.py serves /docs and /redoc from local files (no CDN)
+        redoc_url=None,
     )
     engine = connect(config.database_url)
     with write_transaction(engine) as conn:
@@ -69,4 +74,5 @@ def create_app(config: Config | None = None) -> FastAPI:
     api.include(app)
     install_pages(app)  # the dashboard page at /, its JSON helpers and /static
     app.include_router(digests_router)
+    docs.install(app)
     return app

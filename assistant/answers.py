@@ -40,7 +40,7 @@ def pct(value: Any) -> str:
 def change(value: Any) -> str:
     """A percent change (−11.1) in words."""
     if value is None:
-        return "no comparison (nothing in the previous period)"
+        return "no comparison: nothing in the previous period"
     if value == 0:
         return "unchanged"
     return f"{'up' if value > 0 else 'down'} {abs(value):.1f}%"
@@ -63,6 +63,47 @@ def day(value: Any) -> str:
         return "never"
     moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return f"{moment.day} {moment:%b %Y}"
+
+
+def month(value: Any) -> str:
+    """An ISO date as 'Nov 2026' (a month bucket)."""
+    if not value:
+        return "never"
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return f"{moment:%b %Y}"
+
+
+def bucket(value: Any, size: str) -> str:
+    """A trend bucket in a sentence: 'on 1 Dec 2026', 'in the week of 30 Nov', 'in Dec 2026'."""
+    if size == "day":
+        return f"on {day(value)}"
+    if size == "month":
+        return f"in {month(value)}"
+    return f"in the {size} of {day(value)}"
+
+
+def plural(count: Any, one: str, many: str) -> str:
+    """``one`` or ``many`` after ``count`` ('1 inactive project', '3 inactive projects')."""
+    return one if count == 1 else many
+
+
+def field(value: Any, key: str) -> str:
+    """A number of a tool result named ``key``, written as the dashboard shows it: ratios
+    as percentages, seconds as minutes, instants as dates (never ISO), counts with commas."""
+    from metrics.formatting import format_for
+
+    fmt = format_for(key, value)
+    if value is None:
+        return "n/a"
+    if fmt == "percent":
+        return pct(value)
+    if fmt == "seconds":
+        return secs(value)
+    if fmt in ("date", "datetime"):
+        return day(value)
+    if isinstance(value, int | float):
+        return num(value)
+    return q(value)
 
 
 def q(value: Any, limit: int = 80) -> str:
@@ -95,7 +136,10 @@ def environment() -> Environment:
         keep_trailing_newline=False,
         autoescape=False,
     )
-    env.filters.update(num=num, pct=pct, change=change, secs=secs, day=day, q=q)
+    env.filters.update(
+        num=num, pct=pct, change=change, secs=secs, day=day, month=month, q=q, field=field,
+        plural=plural, bucket=bucket,
+    )  # fmt: skip
     env.globals.update(window=window, filter_names=list(REGISTRY.filters), label=REGISTRY.label)
     return env
 

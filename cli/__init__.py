@@ -1,18 +1,26 @@
 """The ``portalpulse`` command line.
 
 Every command takes ``--db URL`` (or ``PORTALPULSE_DB``) and ``--workspace``;
-user mistakes print one clear message and exit non-zero, never a traceback.
+user mistakes print one clear message and exit 1, usage mistakes one line and
+exit 2, never a traceback.
+
+Each module named in :data:`COMMANDS` has ``register(app)``; adding a command
+is adding its module's name there. The modules import only typer and rich at
+the top: the metrics layer, the web app and the assistant are imported inside
+the command that needs them, so ``--help`` and quick commands start fast.
 """
 
 from __future__ import annotations
 
 import sys
+from importlib import import_module
 
 import typer
 
-import cli.eval
-from cli import ask, data, digest, keys, metrics, query, serve
 from cli.common import run_app
+
+COMMANDS = ("data", "metrics", "query", "ask", "serve", "keys", "digest", "eval")
+"""Modules of this package whose ``register(app)`` adds their commands, in help order."""
 
 app = typer.Typer(
     name="portalpulse",
@@ -21,14 +29,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-data.register(app)
-metrics.register(app)
-query.register(app)
-ask.register(app)
-serve.register(app)
-keys.register(app)
-digest.register(app)
-cli.eval.register(app)
+for _name in COMMANDS:
+    import_module(f"cli.{_name}").register(app)
 
 
 def main() -> None:

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from cli.common import DEFAULT_WS, DbOption, UserError, WorkspaceOption, console
-from metrics.db import connect, workspace_id
 
 
 def register(app: typer.Typer) -> None:
@@ -35,6 +34,7 @@ def ask_command(
     from assistant.memory import ConversationNotFound
     from assistant.service import Assistant, QuestionError
     from assistant.settings import SettingsError
+    from metrics.db import connect, workspace_id
     from metrics.scope import ScopeError, parse_as_of
 
     if provider not in (None, "offline", "openai"):

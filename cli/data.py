@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from cli.common import DEFAULT_WS, DbOption, UserError, WorkspaceOption, console
-from metrics.db import connect
-from metrics.ingest import ImportReport, import_folder
-from metrics.ingest.importer import Progress as ProgressCallback
-from metrics.status import workspace_status
+
+if TYPE_CHECKING:
+    from metrics.ingest import ImportReport
+
+ProgressCallback = Callable[..., None]
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +27,8 @@ def register(app: typer.Typer) -> None:
 @contextmanager
 def _file_progress() -> Iterator[ProgressCallback]:
     """A rich progress bar per file, fed by the importer's byte counts."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
     bars = Progress(
         TextColumn("{task.description:<18}"),
         BarColumn(),
@@ -48,6 +49,8 @@ def _file_progress() -> Iterator[ProgressCallback]:
 
 
 def _print_report(report: ImportReport) -> None:
+    from rich.table import Table
+
     table = Table(title="Imported", show_edge=False)
     table.add_column("file")
     table.add_column("rows", justify="right")
@@ -69,6 +72,9 @@ def import_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Import a folder of CSV files; all or nothing, re-import updates by id."""
+    from metrics.db import connect
+    from metrics.ingest import import_folder
+
     if not folder.exists():
         raise UserError(f"no such folder: {folder}")
     engine = connect(db)
@@ -80,9 +86,10 @@ def import_command(
     _print_report(report)
 
 
-def _parse_day(value: str | None) -> date:
+def _parse_as_of(value: str | None) -> date | datetime:
+    """A date (the data ends with that day), or now: the data ends at this instant."""
     if value is None:
-        return datetime.now(UTC).date()
+        return datetime.now(UTC).replace(microsecond=0)
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -94,17 +101,23 @@ def demo_command(
     workspace: WorkspaceOption = DEFAULT_WS,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 7,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date the data ends on (default: today, UTC).")
+        str | None,
+        typer.Option("--as-of", help="Date the data ends with (default: it ends now, UTC)."),
     ] = None,
     events: Annotated[int, typer.Option(help="Number of events to generate.", min=100)] = 50_000,
     out: Annotated[Path, typer.Option(help="Where to write the CSV folder.")] = Path("demo-data"),
     load: Annotated[bool, typer.Option(help="Import the folder after writing it.")] = True,
 ) -> None:
     """Generate a realistic demo book of business as CSV files and import it."""
-    from metrics.demo import generate_demo
+    from rich.progress import Progress
 
-    day = _parse_day(as_of)
-    console.print(f"Writing demo data (seed {seed}, as of {day}, ~{events:,} events) to {out}/")
+    from metrics.db import connect
+    from metrics.demo import generate_demo
+    from metrics.ingest import import_folder
+
+    day = _parse_as_of(as_of)
+    shown = f"{day:%Y-%m-%d %H:%M} UTC" if isinstance(day, datetime) else f"the end of {day}"
+    console.print(f"Writing demo data (seed {seed}, as of {shown}, ~{events:,} events) to {out}/")
     with Progress(console=console, transient=True) as bars:
         task = bars.add_task("events", total=events)
         summary = generate_demo(
@@ -124,6 +137,11 @@ def demo_command(
 
 def status_command(db: DbOption = None, workspace: WorkspaceOption = DEFAULT_WS) -> None:
     """What the workspace holds: rows per entity, sessions and the span of events."""
+    from rich.table import Table
+
+    from metrics.db import connect
+    from metrics.status import workspace_status
+
     engine = connect(db)
     with engine.connect() as conn:
         status = workspace_status(conn, workspace)
@@ -136,7 +154,7 @@ def status_command(db: DbOption = None, workspace: WorkspaceOption = DEFAULT_WS)
     if status.first_event is None:
         console.print("No events yet: try `portalpulse demo` or `portalpulse import DIR`.")
     else:
-        console.print(
-            f"Events from {status.first_event:%Y-%m-%d %H:%M} to "
-            f"{status.last_event:%Y-%m-%d %H:%M} UTC"
-        )
+        from metrics.formatting import format_value
+
+        first, last = (format_value(t, "datetime") for t in (status.first_event, status.last_event))
+        console.print(f"Events from {first} to {last} UTC", highlight=False)

@@ -12,7 +12,6 @@ import typer
 from rich.table import Table
 
 from cli.common import DEFAULT_WS, DbOption, UserError, WorkspaceOption, console
-from metrics.db import connect
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +28,7 @@ def create_command(
     db: DbOption = None,
 ) -> None:
     """Create a key for --workspace and print it (only this once)."""
+    from metrics.db import connect
     from web.auth import create_key, workspace_exists
 
     engine = connect(db)
@@ -55,6 +55,7 @@ def list_command(
     db: DbOption = None,
 ) -> None:
     """Keys by prefix (never the secret), newest first."""
+    from metrics.db import connect
     from web.auth import list_keys
 
     engine = connect(db)
@@ -77,6 +78,7 @@ def revoke_command(
     db: DbOption = None,
 ) -> None:
     """Revoke a key: requests with it get a 401 from then on."""
+    from metrics.db import connect
     from web.auth import KeyNotFound, revoke_key
 
     engine = connect(db)

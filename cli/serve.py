@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 
 from cli.common import DEFAULT_WS, DbOption, UserError, WorkspaceOption, console
-from web.auth import auth_mode, is_loopback
 
 
 def register(app: typer.Typer) -> None:
@@ -37,11 +37,15 @@ def serve_command(
     import uvicorn
 
     from server import Config, create_app
+    from web.auth import auth_mode, is_loopback
 
     mode = auth_mode(host, require_keys)
+    # digest links (the scheduler's emails, /digests/preview) point where this server listens
+    os.environ.setdefault("PORTALPULSE_BASE_URL", listen_url(host, port))
     app = create_app(
         Config(database_url=db, workspace=workspace, host=host, require_keys=require_keys)
     )
+    app.state.runtime.warm_in_background()  # the first answer needs no model load
     shown = f"[{host}]" if ":" in host else host
     console.print(f"PortalPulse on http://{shown}:{port}  (API docs at /docs)", highlight=False)
     if mode == "open":
@@ -62,6 +66,16 @@ def serve_command(
         uvicorn.run(app, host=host, port=port, log_level="info")
     except OSError as exc:  # port in use, address not available
         raise UserError(f"cannot listen on {host}:{port}: {exc}") from exc
+
+
+def listen_url(host: str, port: int) -> str:
+    """The address clients reach a server bound to ``host``:``port`` at."""
+    if host in ("0.0.0.0", "::", ""):  # every interface: the machine's name
+        import socket
+
+        host = socket.getfqdn()
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
 
 
 def _warn_if_no_keys(app: object) -> None:

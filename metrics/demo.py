@@ -94,6 +94,41 @@ def now_of(as_of: date) -> datetime:
     return datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
 
 
+TIMESTAMP_COLUMNS = {
+    "invites.csv": ("sent_at",),
+    "events.csv": ("occurred_at",),
+    "tasks.csv": ("completed_at", "created_at"),
+    "tickets.csv": ("created_at",),
+}
+"""The instant columns of the files the demo writes (dates such as ``due_on`` stay)."""
+
+
+def shift_timestamps(folder: Path, delta: timedelta) -> None:
+    """Move every instant in the demo's CSV files by ``delta`` (whole seconds)."""
+    seconds = int(delta.total_seconds())
+    if not seconds:
+        return
+    for name, columns in TIMESTAMP_COLUMNS.items():
+        path = Path(folder) / name
+        shifted = path.with_suffix(".shifting")
+        with (
+            path.open(encoding="utf-8", newline="") as src,
+            shifted.open("w", encoding="utf-8", newline="") as dst,
+        ):
+            rows = csv.reader(src)
+            header = next(rows)
+            at = [header.index(c) for c in columns]
+            out = _writer(dst)
+            out.writerow(header)
+            for row in rows:
+                for i in at:
+                    if row[i]:
+                        moved = datetime.fromisoformat(row[i].replace("Z", "+00:00"))
+                        row[i] = f"{moved + timedelta(seconds=seconds):%Y-%m-%dT%H:%M:%SZ}"
+                out.writerow(row)
+        shifted.replace(path)
+
+
 def _writer(handle: TextIO) -> RowWriter:
     return csv.writer(handle, lineterminator="\n")
 
@@ -102,7 +137,7 @@ def generate_demo(
     folder: Path,
     *,
     seed: int = 7,
-    as_of: date,
+    as_of: date | datetime,
     events: int = 50_000,
     progress: Callable[[int], None] | None = None,
 ) -> DemoSummary:
@@ -114,7 +149,20 @@ def generate_demo(
     accounts up to about 220k events, proportionally more above). ``progress``, if given, is
     called with the number of events written since its previous call,
     about every 10,000 events, so a caller can drive a progress bar.
+
+    ``as_of`` a date: the data ends at the end of that day. An instant (an aware
+    datetime; ``portalpulse demo`` passes the current time): the data of its date
+    is made, then every timestamp is moved back by the rest of that day, so the
+    data ends at that instant — nothing happens after the demo's "now", and a
+    dashboard open on it does not creep up as the day goes on.
     """
+    if isinstance(as_of, datetime):
+        instant = as_of.astimezone(UTC)
+        summary = generate_demo(
+            folder, seed=seed, as_of=instant.date(), events=events, progress=progress
+        )
+        shift_timestamps(summary.folder, instant - now_of(instant.date()))
+        return summary
     if events < 0:
         raise ValueError("events must be >= 0")
     folder = Path(folder)

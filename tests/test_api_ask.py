@@ -86,6 +86,22 @@ def test_stream_sends_tool_calls_then_the_final_answer(client: TestClient) -> No
     assert kinds[0] == "tool_call" and kinds[-1] == "final"
     final = json.loads(events[-1][1].removeprefix("data: "))
     assert final["grounded"] and final["tool_calls"][0]["name"] == "get_leaderboard"
+    # the templated answer arrives in several token events before the final, and they add up
+    pieces = [json.loads(body.removeprefix("data: "))["text"] for head, body in events
+              if head == "event: token"]  # fmt: skip
+    assert len(pieces) > 1 and kinds.index("token") < kinds.index("final")
+    assert "".join(pieces) == final["answer"]
+
+
+def test_answer_pieces_join_back_to_the_answer() -> None:
+    from web.api.assistant import MAX_PIECES, answer_pieces
+
+    text = "  **Top partners** in the last 30 days:\n\n1. “Zephyr” — 24 visits\n2. x  "
+    pieces = answer_pieces(text, words=3)
+    assert "".join(pieces) == text and len(pieces) > 2
+    long = " ".join(f"w{i}" for i in range(5000))
+    assert len(answer_pieces(long)) <= MAX_PIECES and "".join(answer_pieces(long)) == long
+    assert answer_pieces("") == []
 
 
 def test_bad_requests(client: TestClient) -> None:

@@ -252,3 +252,28 @@ def test_smtp_login_is_used_and_bad_credentials_are_permanent() -> None:
         with SmtpMailer(base) as mailer, pytest.raises(DeliveryError, match="530"):
             mailer.send(message)
     assert len(sink.handler.messages) == 1
+
+
+def test_lists_cut_short_say_how_many_more(content: DigestContent) -> None:
+    from assistant.digest.render import render_parts
+    from assistant.digest.summary import Summary
+
+    assert content.never_logged_in and content.overdue_tasks
+    longer = content.model_copy(
+        update={
+            "never_logged_in": content.never_logged_in[:1],
+            "never_logged_in_total": 14,
+            "overdue_tasks": content.overdue_tasks[:1],
+            "overdue_tasks_total": 5,
+        }
+    )
+    html, text = render_parts(longer, Summary("ok", "template", True), image_src=None)
+    assert "Invited, never logged in (14)" in text and "- and 13 more: " in text
+    assert "- and 4 more: " in text
+    assert "and 13 more — <a href=" in html and "and 4 more — <a href=" in html
+    whole = content.model_copy(
+        update={"never_logged_in_total": len(content.never_logged_in),
+                "overdue_tasks_total": len(content.overdue_tasks)}
+    )  # fmt: skip
+    html, text = render_parts(whole, Summary("ok", "template", True), image_src=None)
+    assert " more" not in text.split("TO CHASE")[1]

@@ -9,7 +9,9 @@ in open mode on localhost, the server's default workspace). See
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +22,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import Engine, text
 
 from web.auth import AuthMode, InvalidKey, is_forwarded, is_loopback, verify_key
+
+log = logging.getLogger(__name__)
 
 WRITE_LOCK = {"ns": 0x5050}
 """First key of PostgreSQL advisory locks taken by writes ("PP"); the second is the workspace."""
@@ -36,6 +40,7 @@ class Runtime:
     mode: AuthMode = "keys"
     _assistant: Any = None
     _write_lock: threading.Lock = field(default_factory=threading.Lock)
+    _assistant_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
     def writing(self, workspace_id: int) -> Iterator[None]:
@@ -72,10 +77,36 @@ class Runtime:
     @property
     def assistant(self) -> Any:
         if self._assistant is None:  # loads the embedding model: only when first needed
-            from assistant.service import Assistant
+            with self._assistant_lock:  # one Assistant (and one vector store) per app
+                if self._assistant is None:
+                    from assistant.service import Assistant
 
-            self._assistant = Assistant(self.engine)
+                    self._assistant = Assistant(self.engine)
         return self._assistant
+
+    def warm(self) -> None:
+        """Load what the first answer needs: the assistant's modules, the embedding model,
+        the example index and the default workspace's entity names. ``portalpulse serve``
+        runs it in a background thread at start-up, so the page's first analysis does
+        not wait for it; a request that comes earlier waits on the same lock."""
+        from assistant.embedding import warm_up
+
+        started = time.perf_counter()
+        try:
+            assistant = self.assistant
+            warm_up()
+            sync = getattr(assistant, "_sync_entities", None)  # entity names of the workspace
+            if sync is not None:
+                sync(self.workspace_id)
+        except Exception:  # a failed warm-up only means the first request loads it
+            log.exception("warming up the assistant failed")
+            return
+        log.info("assistant ready in %.1f s", time.perf_counter() - started)
+
+    def warm_in_background(self) -> threading.Thread:
+        thread = threading.Thread(target=self.warm, name="assistant-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     @property
     def assistant_loaded(self) -> bool:

@@ -48,7 +48,10 @@ def preview(
     tn: TenantDep,
     to: Annotated[str, Query(min_length=1, description="Team member id, email or name.")],
     week: Annotated[str | None, Query(description="ISO week, e.g. 2026-W47.")] = None,
-    format: Annotated[Literal["html", "text"], Query()] = "html",
+    format: Annotated[
+        Literal["html", "text"],
+        Query(description="`html`: the page as mailed; `text`: its plain-text part."),
+    ] = "html",
 ) -> Response:
     """A member's digest as it would be mailed; nothing is stored or sent."""
     from assistant.digest.store import SubscriptionError

@@ -69,12 +69,37 @@ def filter_options(rt: RuntimeDep, tn: TenantDep) -> dict[str, Any]:
 def suggested_questions(
     rt: RuntimeDep,
     tn: TenantDep,
-    view: Literal["overview", "projects", "leaderboard", "content", "risks"] = "overview",
-    range: Annotated[Literal[RANGES] | None, Query()] = None,  # type: ignore[valid-type]
-    from_: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
-    to: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
-    account: Annotated[list[str] | None, Query()] = None,
-    partner_type: Literal["referral", "reseller"] | None = None,
+    view: Annotated[
+        Literal["overview", "projects", "leaderboard", "content", "risks"],
+        Query(description="The dashboard section in view; the questions follow it."),
+    ] = "overview",
+    range: Annotated[  # type: ignore[valid-type]
+        Literal[RANGES] | None,
+        Query(description="Named range of the page's window (default last_30_days)."),
+    ] = None,
+    from_: Annotated[
+        str | None,
+        Query(
+            alias="from",
+            pattern=r"^\d{4}-\d{2}-\d{2}$",
+            description="First day of a custom window, YYYY-MM-DD (with `to`).",
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        Query(
+            pattern=r"^\d{4}-\d{2}-\d{2}$",
+            description="Last day of a custom window, YYYY-MM-DD, inclusive.",
+        ),
+    ] = None,
+    account: Annotated[
+        list[str] | None,
+        Query(description="Account filter (id or name); one account names it in questions."),
+    ] = None,
+    partner_type: Annotated[
+        Literal["referral", "reseller"] | None,
+        Query(description="Partner type filter: questions about that kind of partner."),
+    ] = None,
 ) -> dict[str, Any]:
     """Questions for the chat panel that follow the page's view, window and filters."""
     account_name = None

@@ -10,10 +10,12 @@ never starts for a request that can only fail.
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -147,6 +149,30 @@ def ask(
     return AskResponse(**{k: getattr(result, k) for k in AskResponse.model_fields})
 
 
+PIECE_WORDS = 6
+"""Words per ``token`` event when an answer that was written whole is streamed."""
+PIECE_PAUSE_S = 0.008
+"""Pause between those pieces, so a client shows them arriving (40 pieces: a third of a second)."""
+MAX_PIECES = 40
+
+
+def answer_pieces(text: str, words: int = PIECE_WORDS) -> list[str]:
+    """``text`` cut into pieces of about ``words`` words each, whitespace kept: joined, they
+    are ``text`` again. Long answers get longer pieces (at most :data:`MAX_PIECES`)."""
+    parts = re.findall(r"\S+\s*|\s+", text)
+    size = max(words, -(-len(parts) // MAX_PIECES))
+    return ["".join(parts[i : i + size]) for i in range(0, len(parts), size)]
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """``token`` events for ``text``: one for a model's token, several for a whole answer."""
+    pieces = answer_pieces(text)
+    for i, piece in enumerate(pieces):
+        if i:
+            time.sleep(PIECE_PAUSE_S)
+        yield _sse("token", {"text": piece})
+
+
 def _sse(kind: str, payload: Any) -> str:
     return f"event: {kind}\ndata: {json.dumps(payload, default=str)}\n\n"
 
@@ -172,10 +198,18 @@ def ask_stream(
     kwargs = _checked(body, rt, tn, idempotency_key)
 
     def events() -> Iterator[str]:
+        sent = ""
         try:
             for event in rt.assistant.stream(tn.id, tn.name, body.question, **kwargs):
-                if event["type"] == "final":
+                if event["type"] == "token":
+                    # a model's tokens pass as they come; text written whole (the offline
+                    # planner's templated answer) goes out in pieces, as a model would write it
+                    sent += event.get("text", "")
+                    yield from _pieces(event.get("text", ""))
+                elif event["type"] == "final":
                     result = event["result"].as_dict()
+                    if not sent:
+                        yield from _pieces(result["answer"])
                     yield _sse("final", {k: result[k] for k in AskResponse.model_fields})
                 else:
                     yield _sse(event["type"], {k: v for k, v in event.items() if k != "type"})
@@ -210,8 +244,10 @@ def feedback(body: FeedbackRequest, rt: RuntimeDep, tn: TenantDep) -> dict[str, 
 def conversations(
     rt: RuntimeDep,
     tn: TenantDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200, description="Conversations to return (1–200).")] = 50,
+    offset: Annotated[
+        int, Query(ge=0, le=1_000_000, description="Conversations to skip, for paging.")
+    ] = 0,
 ) -> list[ConversationSummary]:
     """Most recently active first."""
     rows = rt.assistant.memory.list(tn.id, limit=limit, offset=offset)
@@ -232,7 +268,11 @@ def conversations(
     summary="A conversation's messages",
     responses={404: {"description": "No such conversation in this workspace."}},
 )
-def conversation(conversation_id: str, rt: RuntimeDep, tn: TenantDep) -> dict[str, Any]:
+def conversation(
+    conversation_id: Annotated[str, Path(description="The `conversation_id` an answer returned.")],
+    rt: RuntimeDep,
+    tn: TenantDep,
+) -> dict[str, Any]:
     """Questions and answers in order; each answer with the tool calls and data it came
     from, and its `seq` for feedback."""
     from assistant.memory import ConversationNotFound

@@ -3,8 +3,8 @@
 import { getJSON } from "./api.js";
 import { ChatPanel } from "./chat.js";
 import { Dashboard } from "./dashboard.js";
-import { fmtDay, h, label } from "./dom.js";
-import { askFilters, hasFilters, readState, toParams } from "./state.js";
+import { fmtDay, fmtTime, h, label } from "./dom.js";
+import { askFilters, checkState, hasFilters, readState, toParams } from "./state.js";
 
 const MULTI = "__several__";
 const phone = window.matchMedia("(max-width: 900px)");
@@ -20,7 +20,20 @@ const fields = {
   partner_type: document.getElementById("f-partner-type"),
 };
 
-let state = readState(window.location.search);
+const RANGES = [...fields.range.options].map((o) => o.value).filter((v) => v !== "custom");
+
+/** The URL's filters, less those that cannot be right; each one left out is named. */
+function linkState(search) {
+  const checked = checkState(readState(search), { ranges: RANGES });
+  const note = document.getElementById("link-notice");
+  note.textContent = checked.problems.length
+    ? `Left out of this link's filters: ${checked.problems.join("; ")}.`
+    : "";
+  note.hidden = !checked.problems.length;
+  return checked.state;
+}
+
+let state = linkState(window.location.search);
 let view = "overview";
 let names = { owners: new Map(), accounts: new Map() };
 
@@ -103,9 +116,9 @@ function readForm(changed) {
 
 function describe() {
   const bits = [];
-  if (state.from || state.to) bits.push(`${state.from || "?"} to ${state.to || "?"}`);
+  if (state.from || state.to) bits.push(`${fmtDay(state.from)} to ${fmtDay(state.to)}`);
   else bits.push(fields.range.selectedOptions[0]?.textContent || "Last 30 days");
-  if (state.as_of) bits.push(`as of ${state.as_of}`);
+  if (state.as_of) bits.push(`as of ${fmtTime(state.as_of)}`);
   if (state.owner) bits.push(`owner ${names.owners.get(state.owner) || state.owner}`);
   if (state.account.length) bits.push(`account ${state.account.map((a) => names.accounts.get(a) || a).join(", ")}`);
   if (state.playbook) bits.push(`playbook ${state.playbook}`);
@@ -126,7 +139,7 @@ const dashboard = new Dashboard({
     const endOfDay = /T00:00:00(\.0+)?Z$/.test(s.as_of);
     const asOf = endOfDay
       ? `end of ${fmtDay(new Date(new Date(s.as_of).getTime() - 1))}`
-      : `${s.as_of.slice(0, 16).replace("T", " ")} UTC`;
+      : `${fmtTime(s.as_of)} UTC`;
     document.getElementById("scope-label").textContent =
       `${fmtDay(s.from)} – ${fmtDay(s.last_day)} · as of ${asOf}`;
     const total = ["invites_sent", "logins", "sessions", "tasks_completed", "page_views", "actions"]
@@ -177,10 +190,13 @@ form.addEventListener("change", (e) => {
 });
 form.addEventListener("submit", (e) => e.preventDefault());
 // Reset clears the range and the filters; "as of" is when the view is seen from, so it stays.
-const reset = () => apply({ ...readState(""), as_of: state.as_of });
+const reset = () => {
+  document.getElementById("link-notice").hidden = true;
+  return apply({ ...readState(""), as_of: state.as_of });
+};
 document.getElementById("reset").addEventListener("click", reset);
 document.querySelectorAll('[data-action="reset"]').forEach((b) => b.addEventListener("click", reset));
-window.addEventListener("popstate", () => apply(readState(window.location.search), { push: false }));
+window.addEventListener("popstate", () => apply(linkState(window.location.search), { push: false }));
 
 // The section most in view decides which suggestions the panel offers.
 const ratios = new Map();

@@ -3,7 +3,8 @@
 // tool calls it came from, with right/wrong buttons that POST /api/feedback.
 
 import { ApiError, getJSON, postJSON, postStream } from "./api.js";
-import { clear, fmtDuration, fmtNumber, fmtTime, h, label } from "./dom.js";
+import { clear, h, label } from "./dom.js";
+import { MISSING, formatField, formatValue } from "./format.js";
 
 const ROWS_SHOWN = 10;
 
@@ -31,17 +32,30 @@ function inline(text) {
   return text.split(/\*\*(.+?)\*\*/g).map((part, i) => (i % 2 ? h("strong", {}, part) : part));
 }
 
+/** How the fields of a group (an object field named ``parent``) are shown, when not by name. */
+const GROUP_FORMATS = { weights: "number", change_pct: "change", thresholds: null };
+
+/** One value of a data table, formatted as the dashboard formats it (format.js). */
 function show(key, value, parent = "") {
-  if (value == null) return "—";
-  if (typeof value === "number") {
-    if (/pct|change/.test(parent) || key.endsWith("_pct")) return `${fmtNumber(value)}%`;
-    return key.endsWith("seconds") ? fmtDuration(value) : fmtNumber(value);
-  }
-  if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}T/.test(value)) return fmtTime(value);
+  if (value == null) return MISSING;
+  const group = Object.hasOwn(GROUP_FORMATS, parent) ? GROUP_FORMATS[parent] : undefined;
+  if (group === "change" && typeof value === "number") return `${value > 0 ? "+" : ""}${formatValue(value, "number")}%`;
+  if (group && typeof value === "number") return formatValue(value, group);
+  if (typeof value === "number" && key.endsWith("_pct")) return `${formatValue(value, "number")}%`;
   if (Array.isArray(value)) return value.map((v) => show(key, v)).join(", ");
-  if (typeof value === "object") return Object.entries(value).map(([k, v]) => `${label(k)} ${show(k, v)}`).join(" · ");
-  return String(value);
+  if (typeof value === "object") {
+    if ("action" in value && "at" in value) return `${formatValue(value.action, "text")} · ${formatValue(value.at, "datetime")}`;
+    return Object.entries(value)
+      .filter(([k, v]) => v != null && !k.endsWith("_id"))
+      .map(([k, v]) => `${label(k)} ${show(k, v, key)}`)
+      .join(" · ");
+  }
+  return formatField(key, value);
 }
+
+/** A key/value row worth showing: no ids, no empty values (no "Project id —" filler). */
+const worthShowing = ([key, value]) => value != null && value !== "" && !key.endsWith("_id")
+  && !(Array.isArray(value) && !value.length);
 
 /** The tables of one tool result: lists of records, and flat records as key/value pairs. */
 function dataTables(envelope) {
@@ -49,34 +63,41 @@ function dataTables(envelope) {
   const data = envelope.data || {};
   const out = [];
   const flat = [];
+  const scroll = (table) => h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": table.dataset.table ? label(table.dataset.table) : "Data" }, table);
   for (const [key, value] of Object.entries(data)) {
     if (Array.isArray(value) && value.length && typeof value[0] === "object" && value[0] !== null) {
-      const columns = Object.keys(value[0]).filter((c) => !c.endsWith("_id") && c !== "why");
       const rows = value.slice(0, ROWS_SHOWN);
+      // columns that hold something in the rows shown (an all-empty column is filler)
+      const columns = Object.keys(value[0]).filter(
+        (c) => !c.endsWith("_id") && c !== "why" && rows.some((r) => r[c] != null && r[c] !== ""),
+      );
+      const numeric = (c) => rows.every((r) => r[c] == null || typeof r[c] === "number");
       out.push(
-        h(
+        scroll(h(
           "table",
           { class: "data", dataset: { table: key } },
           h("caption", { class: "muted" }, `${label(key)}${value.length > rows.length ? ` (first ${rows.length} of ${value.length})` : ""}`),
-          h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, label(c))))),
-          h("tbody", {}, rows.map((r) => h("tr", {}, columns.map((c) => h("td", {}, show(c, r[c])))))),
-        ),
+          h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: numeric(c) ? "num" : null }, label(c))))),
+          h("tbody", {}, rows.map((r) => h("tr", {}, columns.map((c) => h("td", { class: numeric(c) ? "num" : null, dataset: { col: c } }, show(c, r[c])))))),
+        )),
       );
     } else if (value && typeof value === "object" && !Array.isArray(value)) {
+      const entries = Object.entries(value).filter(worthShowing);
+      if (!entries.length) continue;
       out.push(
-        h(
+        scroll(h(
           "table",
           { class: "data", dataset: { table: key } },
           h("caption", { class: "muted" }, label(key)),
-          h("tbody", {}, Object.entries(value).map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, label(k)), h("td", { dataset: { key: k } }, show(k, v, key))))),
-        ),
+          h("tbody", {}, entries.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, label(k)), h("td", { dataset: { key: k } }, show(k, v, key))))),
+        )),
       );
-    } else if (!Array.isArray(value)) {
+    } else if (!Array.isArray(value) && worthShowing([key, value])) {
       flat.push([key, value]);
     }
   }
   if (flat.length) {
-    out.unshift(h("table", { class: "data" }, h("tbody", {}, flat.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, label(k)), h("td", {}, show(k, v)))))));
+    out.unshift(scroll(h("table", { class: "data", dataset: { table: "" } }, h("tbody", {}, flat.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, label(k)), h("td", { dataset: { key: k } }, show(k, v))))))));
   }
   return out;
 }
@@ -196,7 +217,7 @@ export class ChatPanel {
     const envelopes = final.data || [];
     const tables = envelopes.flatMap(dataTables);
     if (tables.length) {
-      answer.append(h("details", { class: "data-details", open: openData }, h("summary", {}, "Data"), h("div", { class: "table-wrap" }, tables)));
+      answer.append(h("details", { class: "data-details", open: openData }, h("summary", {}, "Data"), h("div", { class: "data-tables" }, tables)));
     }
     if ((final.tool_calls || []).length) {
       answer.append(

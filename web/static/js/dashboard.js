@@ -5,6 +5,7 @@ import { getJSON } from "./api.js";
 import {
   clear, fmtChange, fmtDay, fmtDuration, fmtNumber, fmtShare, fmtTime, h, label, sortHeader,
 } from "./dom.js";
+import { formatField, formatValue } from "./format.js";
 import { withQuery } from "./state.js";
 
 const KPIS = [
@@ -152,7 +153,7 @@ export class Dashboard {
       box,
       KPIS.map(([key, name]) => {
         const value = result.kpis[key];
-        const change = fmtChange(result.change_pct[key]);
+        const change = fmtChange(result.change_pct[key], result.previous[key], value);
         const shown = key === "avg_session_seconds" ? fmtDuration(value) : fmtNumber(value);
         const before = key === "avg_session_seconds" ? fmtDuration(result.previous[key]) : fmtNumber(result.previous[key]);
         return h(
@@ -172,10 +173,19 @@ export class Dashboard {
     const result = await this.get("trends", { bucket: this.view.bucket });
     if (gen !== this.generation) return;
     const rows = result.series;
-    const labels = rows.map((r) => r.period);
+    const partial = partialBuckets(rows, result.bucket, result.scope);
+    const labels = rows.map((r, i) => `${fmtDay(r.period)}${partial[i] ? " *" : ""}`);
     const empty = rows.every((r) => SERIES.every(([key]) => !r[key]));
     document.getElementById("trends-empty").hidden = !empty;
+    const note = document.getElementById("trends-partial");
+    note.textContent = partialNote(rows, partial, result.bucket, result.scope);
+    note.hidden = !note.textContent;
+    const canvas = document.getElementById("trends-chart");
+    canvas.dataset.partial = partial.map((p, i) => (p ? i : null)).filter((i) => i != null).join(",");
     if (!window.Chart) throw new Error("the chart library (static/vendor/chart.umd.min.js) did not load");
+    // a segment that ends or starts in an incomplete bucket is dashed, its point hollow
+    const dashed = (ctx) => (partial[ctx.p0DataIndex] || partial[ctx.p1DataIndex] ? [6, 4] : undefined);
+    const hollow = (ctx) => (partial[ctx.dataIndex] ? "#fff" : undefined);
     if (this.chart) {
       this.chart.data.labels = labels;
       this.chart.data.datasets.forEach((dataset, i) => {
@@ -184,7 +194,6 @@ export class Dashboard {
       this.chart.update();
       return;
     }
-    const canvas = document.getElementById("trends-chart");
     this.chart = new window.Chart(canvas, {
       type: "line",
       data: {
@@ -192,6 +201,8 @@ export class Dashboard {
         datasets: SERIES.map(([key, name, color]) => ({
           label: name, data: rows.map((r) => r[key]), borderColor: color,
           backgroundColor: color, tension: 0.25, pointRadius: 2, borderWidth: 2,
+          segment: { borderDash: dashed },
+          pointBackgroundColor: (ctx) => hollow(ctx) || color,
         })),
       },
       options: {
@@ -201,7 +212,10 @@ export class Dashboard {
         interaction: { mode: "index", intersect: false },
         plugins: {
           legend: { position: "bottom", labels: { boxWidth: 12 } },
-          tooltip: { enabled: true },
+          tooltip: {
+            enabled: true,
+            callbacks: { footer: (items) => (items.length && partial[items[0].dataIndex] ? "Incomplete period: counted so far" : "") },
+          },
         },
         scales: { y: { beginAtZero: true } },
       },
@@ -420,6 +434,8 @@ export class Dashboard {
   renderRisks() {
     const result = this.lastRisks;
     if (!result) return;
+    const levels = new Map(result.projects.map((p) => [p.project_id, p.risk_level]));
+    this.renderRiskProjects(result.projects);
     const counts = Object.entries(result.counts).filter(([, n]) => n > 0);
     clear(
       document.getElementById("risk-counts"),
@@ -430,34 +446,111 @@ export class Dashboard {
     clear(
       list,
       result.signals.length
-        ? shown.map((s) =>
-          h(
+        ? shown.map((s) => {
+          const level = s.entity_type === "project" ? levels.get(s.entity_id) : null;
+          return h(
             "li",
-            { dataset: { signal: s.signal, entityId: s.entity_id } },
-            h("span", { class: `sev sev-${s.severity}` }, s.severity),
+            { dataset: { signal: s.signal, entityId: s.entity_id, severity: s.severity } },
+            h("span", { class: `sev sev-${s.severity}`, title: "this signal's severity" }, s.severity),
             h("strong", {}, label(s.signal)),
             ` — ${s.entity_type} `,
             h("span", {}, s.entity),
             s.account && s.account !== s.entity ? ` (${s.account})` : "",
+            level
+              ? h("span", { class: "muted level", dataset: { level }, title: "the project's risk level, from all its signals" }, `project risk ${level}`)
+              : null,
             h("div", { class: "why" }, numbersText(s.numbers)),
             h("div", { class: "why" }, `Next step: ${s.next_step}`),
-          ))
+          );
+        })
         : h("li", { class: "muted" }, "No risk signals in this view."),
     );
     const more = document.getElementById("risks-more");
     more.hidden = result.signals.length <= RISKS_SHOWN;
     more.textContent = this.view.risksAll ? "Show fewer" : `Show all ${fmtNumber(result.signals.length)}`;
   }
+
+  /** The projects at medium or high risk, in the API's order (the analysis reads the same list). */
+  renderRiskProjects(projects) {
+    const atRisk = projects.filter((p) => p.risk_level !== "low");
+    const shown = this.view.risksAll ? atRisk : atRisk.slice(0, PROJECTS_AT_RISK_SHOWN);
+    clear(
+      document.getElementById("risk-projects"),
+      atRisk.length
+        ? [
+          ...shown.map((p) =>
+            h(
+              "li",
+              { dataset: { projectId: p.project_id, level: p.risk_level } },
+              h("span", { class: `sev sev-${p.risk_level}`, title: "the project's risk level" }, p.risk_level),
+              h("strong", {}, p.project),
+              p.owner ? ` — owner ${p.owner}` : "",
+              h("div", { class: "why" }, p.risk_reasons.map(reasonText).join(" · ")),
+            )),
+          atRisk.length > shown.length
+            ? h("li", { class: "muted" }, `and ${fmtNumber(atRisk.length - shown.length)} more at risk (Show all)`)
+            : null,
+        ]
+        : h("li", { class: "muted" }, "No project in this view is at medium or high risk."),
+    );
+  }
 }
 
+const PROJECTS_AT_RISK_SHOWN = 5;
+
+function reasonText(reason) {
+  const [name, health] = reason.split(":");
+  return health ? `On-time health ${formatValue(health, "text").toLowerCase()}` : label(name);
+}
+
+const DAY_MS = 86_400_000;
+
+/** [start, end) of the bucket labelled ``period`` (a day, an ISO week's Monday, a month's first day). */
+function bucketSpan(period, bucket) {
+  const start = new Date(`${period}T00:00:00Z`);
+  if (bucket === "month") return [start, new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1))];
+  return [start, new Date(start.getTime() + (bucket === "week" ? 7 : 1) * DAY_MS)];
+}
+
+/** For each trend bucket: true when the window covers only part of it (counts are partial). */
+export function partialBuckets(rows, bucket, scope) {
+  const from = new Date(scope.from).getTime();
+  const until = new Date(scope.to).getTime();
+  return rows.map((r) => {
+    const [start, end] = bucketSpan(r.period, bucket);
+    return start.getTime() < from || end.getTime() > until;
+  });
+}
+
+/** The note under the chart that says which buckets are incomplete and by how much. */
+function partialNote(rows, partial, bucket, scope) {
+  const notes = [];
+  const last = rows.length - 1;
+  if (last >= 0 && partial[last]) {
+    const [start, end] = bucketSpan(rows[last].period, bucket);
+    const until = Math.min(new Date(scope.to).getTime(), end.getTime());
+    const unit = bucket === "day" ? 3_600_000 : DAY_MS;
+    const done = formatValue((until - start.getTime()) / unit, "number");
+    const whole = Math.round((end - start) / unit);
+    const span = bucket === "day" ? fmtDay(start) : `${fmtDay(start)} – ${fmtDay(new Date(end.getTime() - 1))}`;
+    notes.push(
+      `The last ${bucket} (${span}) is incomplete: ${done} of ${whole} ${bucket === "day" ? "hours" : "days"} counted so far, ` +
+      `so it reads lower than a full ${bucket}. Its line is dashed.`,
+    );
+  }
+  if (rows.length > 1 && partial[0]) {
+    notes.push(`The first ${bucket} begins before the window and counts only its days inside it (dashed too).`);
+  }
+  return notes.join(" ");
+}
+
+const NUMBER_LABELS = { change: "Recent vs previous", overdue_share: "Share overdue", portals: "Portals" };
+
+/** A signal's numbers in words, each value formatted as its field says (0.25 → 25%). */
 function numbersText(numbers) {
   return Object.entries(numbers || {})
     .filter(([, v]) => v != null)
-    .map(([k, v]) => {
-      if (k.endsWith("seconds")) return `${label(k)} ${fmtDuration(v)}`;
-      if (typeof v === "string" && /^\d{4}-\d{2}-\d{2}T/.test(v)) return `${label(k)} ${fmtTime(v)}`;
-      return `${label(k)} ${typeof v === "number" ? fmtNumber(v) : v}`;
-    })
+    .map(([k, v]) => `${NUMBER_LABELS[k] || label(k)} ${formatField(k, v)}`)
     .join(" · ");
 }
 

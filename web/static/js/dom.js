@@ -1,6 +1,8 @@
 // DOM building and formatting. Everything from the data goes through text nodes or
 // setAttribute, never innerHTML, so a name like "<script>" is shown, not run.
 
+import { formatValue } from "./format.js";
+
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {
@@ -28,55 +30,35 @@ export function clear(el, ...children) {
   return el;
 }
 
-const integer = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-const decimal = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
-
-export function fmtNumber(value) {
-  if (value == null) return "—";
-  return Number.isInteger(value) ? integer.format(value) : decimal.format(value);
-}
-
-export function fmtDuration(seconds) {
-  if (seconds == null) return "—";
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(s % 60).padStart(2, "0")}s`;
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
-}
-
-export function fmtShare(ratio) {
-  return ratio == null ? "—" : `${decimal.format(ratio * 100)}%`;
-}
-
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
+// Numbers, durations, shares and dates go through the one formatter (format.js, the
+// mirror of metrics/formatting.py); these names are what the page's modules call.
+export const fmtNumber = (value) => formatValue(value, "number");
+export const fmtDuration = (seconds) => formatValue(seconds, "seconds");
+export const fmtShare = (ratio) => formatValue(ratio, "percent");
 /** An ISO instant as "22 Nov 2026 12:50" in UTC (all PortalPulse times are UTC). */
-export function fmtTime(iso) {
-  if (!iso) return "—";
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return String(iso);
-  const hm = `${String(d.getUTCHours()).padStart(2, "0")}:${String(d.getUTCMinutes()).padStart(2, "0")}`;
-  return `${fmtDay(d)} ${hm}`;
-}
+export const fmtTime = (iso) => formatValue(iso, "datetime");
+export const fmtDay = (value) => formatValue(value, "date");
 
-export function fmtDay(value) {
-  if (!value) return "—";
-  const d = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(d.getTime())) return String(value);
-  return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
-}
-
-export function fmtChange(pct) {
-  if (pct == null) return { text: "no earlier data", cls: "flat" };
+/**
+ * A change against the previous period. No percentage exists when the previous value
+ * was zero: then the change says so ("up from 0"), and only a missing previous value
+ * (no visits to average, say) reads as no earlier data.
+ */
+export function fmtChange(pct, previous, current) {
+  if (pct == null) {
+    if (previous === 0) {
+      return current ? { text: "▲ up from 0 before", cls: "up" } : { text: "± 0, as before", cls: "flat" };
+    }
+    return { text: "no earlier data", cls: "flat" };
+  }
   if (pct === 0) return { text: "± 0% vs previous", cls: "flat" };
   const arrow = pct > 0 ? "▲" : "▼";
-  return { text: `${arrow} ${decimal.format(Math.abs(pct))}% vs previous`, cls: pct > 0 ? "up" : "down" };
+  return { text: `${arrow} ${formatValue(Math.abs(pct), "number")}% vs previous`, cls: pct > 0 ? "up" : "down" };
 }
 
 export function label(key) {
-  const text = String(key).replaceAll("_", " ");
-  return text.charAt(0).toUpperCase() + text.slice(1);
+  const words = String(key).replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** A sortable table header: buttons in <th>, aria-sort on the active column. */

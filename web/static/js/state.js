@@ -57,3 +57,48 @@ export function withQuery(path, params, extra = {}) {
   const text = query.toString();
   return text ? `${path}?${text}` : path;
 }
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+const realDay = (text) => DAY.test(text) && !Number.isNaN(new Date(`${text}T00:00:00Z`).getTime())
+  && new Date(`${text}T00:00:00Z`).toISOString().startsWith(text);
+
+/**
+ * The link's filters with the ones the page can tell are wrong left out, and a note for
+ * each of them: a link with several bad parameters names all of them, and the sections
+ * still load with the rest. Names (owner, account, playbook) are checked by the API.
+ */
+export function checkState(state, { ranges, partnerTypes = ["referral", "reseller"] }) {
+  const next = { ...state, account: [...state.account] };
+  const problems = [];
+  const drop = (key, why) => {
+    problems.push(`${key} '${state[key]}' ${why}`);
+    next[key] = "";
+  };
+  if (state.range && !ranges.includes(state.range)) drop("range", `is not one of ${ranges.join(", ")}`);
+  for (const key of ["from", "to"]) {
+    if (state[key] && !realDay(state[key])) drop(key, "is not a date (YYYY-MM-DD)");
+  }
+  if (next.from && next.to && next.from > next.to) {
+    problems.push(`from '${state.from}' is after to '${state.to}'`);
+    next.from = "";
+    next.to = "";
+  } else if (Boolean(next.from) !== Boolean(next.to)) {
+    const given = next.from ? "from" : "to";
+    if (state.from && state.to) {
+      next.from = "";
+      next.to = "";
+    } else {
+      drop(given, `needs ${given === "from" ? "to" : "from"} as well`);
+    }
+    next.from = "";
+    next.to = "";
+  }
+  if (state.as_of && !(realDay(state.as_of) || (INSTANT.test(state.as_of) && !Number.isNaN(Date.parse(state.as_of))))) {
+    drop("as_of", "is not a date or an ISO 8601 instant");
+  }
+  if (state.partner_type && !partnerTypes.includes(state.partner_type)) {
+    drop("partner_type", `is not one of ${partnerTypes.join(", ")}`);
+  }
+  return { state: next, problems };
+}
