@@ -8,19 +8,15 @@ here without touching this file. ``--list`` prints the vocabulary.
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from cli.common import DEFAULT_WS, DbOption, UserError, WorkspaceOption, console
-from metrics.db import connect, workspace_id
-from metrics.scope import ScopeError
-from metrics.semantic.params import ScopeParams
-from metrics.semantic.query import QueryResult, parse_query, run_query
-from metrics.semantic.vocabulary import REGISTRY
+from metrics.semantic.vocabulary import REGISTRY, WINDOW_HELP
 
-_HELP = ScopeParams.model_fields
+if TYPE_CHECKING:  # the query machinery loads only when the command runs (fast --help)
+    from metrics.semantic.query import QueryResult
 
 
 def register(app: typer.Typer) -> None:
@@ -28,7 +24,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _help(name: str) -> str:
-    return _HELP[name].description or ""
+    if name in WINDOW_HELP:
+        return WINDOW_HELP[name].format(ranges=", ".join(REGISTRY.ranges))
+    return REGISTRY.filters[name].description
 
 
 def query_command(
@@ -44,7 +42,7 @@ def query_command(
         typer.Option(help="Comma-separated dimensions: " + ", ".join(REGISTRY.dimensions) + "."),
     ] = None,
     range_: Annotated[str | None, typer.Option("--range", "-r", help=_help("range"))] = None,
-    start: Annotated[str | None, typer.Option("--from", help=_help("from_"))] = None,
+    start: Annotated[str | None, typer.Option("--from", help=_help("from"))] = None,
     end: Annotated[str | None, typer.Option("--to", help=_help("to"))] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help=_help("as_of"))] = None,
     owner: Annotated[str | None, typer.Option(help=_help("owner"))] = None,
@@ -76,6 +74,11 @@ def query_command(
         raise UserError("give MEASURES, e.g. `portalpulse query sessions --by account` (--list)")
     if asc and desc:
         raise UserError("give --asc or --desc, not both")
+    from metrics.db import connect, workspace_id
+    from metrics.scope import ScopeError
+    from metrics.semantic.params import ScopeParams
+    from metrics.semantic.query import parse_query, run_query
+
     engine = connect(db)
     with engine.connect() as conn:
         try:
@@ -103,6 +106,8 @@ _SPEC_KEYS = {"measures", "by", "window", "rows", "totals"}
 
 
 def render(result: QueryResult) -> None:
+    from rich.table import Table
+
     """The rows as a table with a totals line; names for entities, formatted measures."""
     console.print(
         f"[bold]{', '.join(REGISTRY.label(m) for m in result.measures)}[/]"
@@ -143,6 +148,8 @@ def _value(measure: str, value: object) -> str:
 
 def print_vocabulary() -> None:
     """The registry's measures, dimensions and filters, one table each."""
+    from rich.table import Table
+
     measures = Table("measure", "kind", "description", title="Measures", title_justify="left")
     for m in REGISTRY.measures.values():
         measures.add_row(m.name, m.temporal, m.description)

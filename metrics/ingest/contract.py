@@ -15,23 +15,15 @@ from datetime import UTC, date, datetime, timedelta
 
 from metrics import models
 from metrics.models import PARTNER_PORTAL
-
-ACCOUNT_KINDS = ("customer", "partner")
-PARTNER_TYPES = ("referral", "reseller")
-PROJECT_STATUSES = ("not_started", "in_progress", "on_hold", "live", "cancelled")
-EVENT_TYPES = ("login", "page_view", "action")
-ACTIONS = (
-    "video_play",
-    "file_download",
-    "link_click",
-    "image_view",
-    "pdf_open",
-    "card_view",
-    "goal_complete",
-    "search",
+from metrics.semantic.vocabulary import (
+    ACCOUNT_KINDS,
+    ACTIONS,
+    DEVICES,
+    EVENT_TYPES,
+    PARTNER_TYPES,
+    PROJECT_STATUSES,
+    RESOLUTIONS,
 )
-DEVICES = ("desktop", "mobile", "tablet")
-RESOLUTIONS = ("self_service", "agent")
 
 
 def parse_text(raw: str) -> str:

@@ -17,7 +17,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Connection
 
 from metrics.scope import Scope, resolve_scope
-from metrics.semantic.vocabulary import REGISTRY
+from metrics.semantic.vocabulary import REGISTRY, WINDOW_HELP
 
 RangeName = Literal[tuple(REGISTRY.ranges)]  # type: ignore[valid-type]
 
@@ -90,23 +90,16 @@ class WindowParams(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     range: str | None = Field(
-        None,
-        description="Named range relative to as_of (default last_30_days): "
-        + ", ".join(REGISTRY.ranges)
-        + ". Use either range or from/to.",
+        None, description=WINDOW_HELP["range"].format(ranges=", ".join(REGISTRY.ranges))
     )
-    from_: str | None = Field(
-        None, alias="from", description="First day of an explicit window, YYYY-MM-DD (with to)."
-    )
-    to: str | None = Field(None, description="Last day of the window, YYYY-MM-DD, inclusive.")
+    from_: str | None = Field(None, alias="from", description=WINDOW_HELP["from"])
+    to: str | None = Field(None, description=WINDOW_HELP["to"])
 
 
 class ScopeParams(WindowParams, FilterParams):
     """When and whose data, as of an instant."""
 
-    as_of: str | None = Field(
-        None, description="Date (the end of that day) or ISO 8601 instant that plays 'now'."
-    )
+    as_of: str | None = Field(None, description=WINDOW_HELP["as_of"])
 
     def resolve(self, conn: Connection, workspace_id: int, *, now: datetime | None = None) -> Scope:
         """The validated :class:`Scope` (names resolved strictly; :class:`ScopeError` if not)."""

@@ -7,7 +7,6 @@ vocabulary section is generated from it (``scripts/build-metrics-doc``).
 
 from __future__ import annotations
 
-from metrics.ingest.contract import DEVICES, PARTNER_TYPES, PROJECT_STATUSES
 from metrics.semantic.registry import (
     Column,
     Dimension,
@@ -23,7 +22,33 @@ from metrics.semantic.registry import (
     TaskState,
 )
 
-KINDS = ("customer", "partner")
+# -- the value sets of the data contract (SPEC §2); metrics/ingest/contract.py uses these ----
+ACCOUNT_KINDS = ("customer", "partner")
+PARTNER_TYPES = ("referral", "reseller")
+PROJECT_STATUSES = ("not_started", "in_progress", "on_hold", "live", "cancelled")
+EVENT_TYPES = ("login", "page_view", "action")
+ACTIONS = (
+    "video_play",
+    "file_download",
+    "link_click",
+    "image_view",
+    "pdf_open",
+    "card_view",
+    "goal_complete",
+    "search",
+)
+DEVICES = ("desktop", "mobile", "tablet")
+RESOLUTIONS = ("self_service", "agent")
+KINDS = ACCOUNT_KINDS
+
+WINDOW_HELP = {
+    "range": "Named range relative to as_of (default last_30_days): {ranges}. "
+    "Use either range or from/to.",
+    "from": "First day of an explicit window, YYYY-MM-DD (with to).",
+    "to": "Last day of the window, YYYY-MM-DD, inclusive.",
+    "as_of": "Date (the end of that day) or ISO 8601 instant that plays 'now'.",
+}
+"""How the window's parameters are described wherever they are taken."""
 
 MEASURES = (
     Measure(
