@@ -112,7 +112,7 @@ def render(result: QueryResult) -> None:
     console.print(
         f"[bold]{', '.join(REGISTRY.label(m) for m in result.measures)}[/]"
         + (f" by {', '.join(result.by)}" if result.by else "")
-        + f"  {result.window.start[:10]} → {result.window.end[:10]}"
+        + f"  {_window(result)}"
         + (f"  where {' and '.join(result.where)}" if result.where else ""),
         highlight=False,
     )
@@ -127,7 +127,7 @@ def render(result: QueryResult) -> None:
             no_wrap=True,
         )
     for row in result.rows:
-        dims = [str(row.get(f"{d}_name") or row.get(d) or "—") for d in result.by]
+        dims = [_dimension(row, d) for d in result.by]
         table.add_row(*dims, *(_value(m, row.get(m)) for m in result.measures))
     console.print(table)
     shown = len(result.rows)
@@ -135,15 +135,33 @@ def render(result: QueryResult) -> None:
         console.print(f"{shown} of {result.groups} groups", style="dim")
 
 
+def _window(result: QueryResult) -> str:
+    """The days counted, in prose: first day – last day."""
+    from datetime import datetime, timedelta
+
+    from metrics.formatting import day_text
+
+    start = datetime.fromisoformat(result.window.start)
+    last = datetime.fromisoformat(result.window.end) - timedelta(microseconds=1)
+    return f"{day_text(start.date())} – {day_text(last.date())}"
+
+
 def _value(measure: str, value: object) -> str:
+    from metrics.formatting import format_value
+
+    return format_value(value, REGISTRY.format_of(measure))
+
+
+def _dimension(row: dict[str, object], dim: str) -> str:
+    """An entity's name (else its id), a category in words, a bucket as a date."""
+    from metrics.formatting import format_value
+
+    value = row.get(f"{dim}_name") or row.get(dim)
     if value is None:
         return "—"
-    if REGISTRY.format_of(measure) == "seconds" and isinstance(value, int | float):
-        minutes, secs = divmod(round(value), 60)
-        return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
-    if isinstance(value, int | float):
-        return f"{value:,}"
-    return str(value)
+    kind = REGISTRY.dimensions[dim].kind
+    fmt = "date" if kind == "time" else "text" if kind == "category" else None
+    return format_value(value, fmt) if fmt else str(value)
 
 
 def print_vocabulary() -> None:

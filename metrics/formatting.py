@@ -5,8 +5,9 @@
 and returns the text shown for it. ``web/static/js/format.js`` mirrors it for the
 page (``tests/test_formatting.py`` checks that both give the same text).
 
-:func:`format_for` guesses the format of a field of a metrics result from its
-name, for the sections whose fields do not carry one yet.
+:func:`format_for` gives the format of a field of a metrics result: the one the
+semantic registry declares for it (measures and table columns), else one read from
+its name, for the fields the registry does not declare.
 """
 
 from __future__ import annotations
@@ -14,22 +15,13 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, date, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, get_args
 
-Format = Literal[
-    "count", "number", "seconds", "percent", "date", "datetime", "currency", "score", "text"
-]
-FORMATS: Final[tuple[str, ...]] = (
-    "count",
-    "number",
-    "seconds",
-    "percent",
-    "date",
-    "datetime",
-    "currency",
-    "score",
-    "text",
-)
+from metrics.semantic.registry import Format
+from metrics.semantic.vocabulary import REGISTRY
+
+FORMATS: Final[tuple[str, ...]] = get_args(Format)
+"""The display formats, as the semantic registry declares them."""
 MISSING: Final = "—"
 MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _ENUM = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
@@ -133,9 +125,7 @@ def datetime_text(moment: date) -> str:
 
 # -- formats of the metrics results' fields, by name --------------------------------------
 
-FIELD_FORMATS: Final[dict[str, str]] = {
-    "avg_session_seconds": "seconds",
-    "conversion": "percent",
+FIELD_FORMATS: Final[dict[str, str]] = {  # result fields the registry does not declare
     "share": "percent",
     "rate": "percent",
     "stickiness": "percent",
@@ -144,7 +134,6 @@ FIELD_FORMATS: Final[dict[str, str]] = {
     "benchmark": "percent",
     "change": "percent",
     "overdue_share": "percent",
-    "score": "score",
     "weight": "number",
     "savings": "currency",
     "cost_per_ticket": "currency",
@@ -156,15 +145,12 @@ FIELD_FORMATS: Final[dict[str, str]] = {
     "from": "date",
     "to": "date",
     "last_day": "date",
-    "invited_at": "datetime",
-    "first_login": "datetime",
-    "last_visit": "datetime",
     "last_login": "datetime",
     "last_activity": "datetime",
     "at": "datetime",
     "as_of": "datetime",
-    "status": "text",
     "kind": "text",
+    "status": "text",
     "partner_type": "text",
     "signal": "text",
     "severity": "text",
@@ -185,6 +171,9 @@ def format_for(key: str, value: Any = None) -> str | None:
 
     ``None`` for free text (names, titles), which is shown as it is.
     """
+    declared = REGISTRY.format_of(key)  # "text" there also covers names and ids: not used
+    if declared != "text":
+        return declared
     if key in FIELD_FORMATS:
         return FIELD_FORMATS[key]
     if key.endswith("_seconds"):
