@@ -27,8 +27,8 @@ from langchain_core.messages import BaseMessage, messages_from_dict, messages_to
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from metrics.app_models import Conversation, Feedback, Message
 from metrics.db import write_transaction
-from metrics.models import Conversation, Feedback, Message
 
 HISTORY_TURNS = 6
 """Turns of history given to the model; older ones stay stored but are not sent."""

@@ -36,7 +36,7 @@ from assistant.planner.plan import Planner, seed_examples
 from assistant.providers import chat_model
 from assistant.settings import Settings, load_settings
 from assistant.vectorstore import Example, GlossaryEntry, VectorStore
-from metrics.models import Feedback
+from metrics.app_models import Feedback
 from metrics.scope import ScopeError, parse_as_of
 from metrics.semantic.params import FilterParams
 from tools import ToolContext, build_tools

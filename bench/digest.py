@@ -38,8 +38,9 @@ import assistant.digest.service as service_module  # noqa: E402
 from assistant.digest import DigestService, DigestSettings, store  # noqa: E402
 from assistant.digest.delivery import SmtpMailer  # noqa: E402
 from assistant.digest.weeks import parse_week  # noqa: E402
+from metrics.app_models import Digest, DigestSubscription  # noqa: E402
 from metrics.db import connect, workspace_id  # noqa: E402
-from metrics.models import Digest, DigestSubscription, TeamMember  # noqa: E402
+from metrics.models import TeamMember  # noqa: E402
 from metrics.scope import resolve_scope  # noqa: E402
 from metrics.sections import kpis  # noqa: E402
 

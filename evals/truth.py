@@ -3,7 +3,7 @@
 Every function here takes a :class:`TruthContext` (connection, workspace, as-of,
 the case's fixed filters) and keyword arguments from the case file, and returns
 a :class:`Truth`. They call ``metrics.sections``, ``metrics.lookups`` and
-``metrics.drift`` — the same functions the tools wrap — and never the agent or
+``metrics.lookups.drift`` — the same functions the tools wrap — and never the agent or
 the tools, and never hold a number of their own: when a metric's definition
 changes, the expected answers change with it. What the evals check is that the
 assistant asked the right tool with the right scope and reported its figures
@@ -25,12 +25,12 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, select
 
 from metrics import lookups
-from metrics.drift import drifting_users
-from metrics.lookups_search import search_entities
+from metrics.lookups.drift import drifting_users
 from metrics.models import Account, Project, Resource, Room, User
 from metrics.scope import Scope, resolve_scope
 from metrics.sections import section
 from metrics.semantic.params import FilterParams, ScopeParams
+from metrics.semantic.search import search_entities
 
 
 class TruthError(ValueError):

@@ -12,7 +12,7 @@ from assistant.answers import num, secs
 from assistant.digest import DigestService, DigestSettings, store
 from assistant.digest.content import CARD_LABELS
 from assistant.digest.weeks import parse_week
-from metrics.models import Digest
+from metrics.app_models import Digest
 from metrics.scope import resolve_scope
 from metrics.sections import kpis
 from tests.conftest import Db

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from assistant.digest import DigestService, DigestSettings, store
 from assistant.digest.weeks import parse_week
-from metrics.models import Digest
+from metrics.app_models import Digest
 from tests.conftest import Db
 from tests.digest_support import WEEK, SinkHandler, SmtpSink, load_book
 

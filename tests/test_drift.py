@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metrics.db import workspace_id
-from metrics.drift import drifting_users
 from metrics.ingest import import_folder
+from metrics.lookups.drift import drifting_users
 from metrics.scope import resolve_scope
 from tests.conftest import Db, write_folder
 from tests.reference import load, ts

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import metrics.app_models  # noqa: F401  (the application tables share the metadata)
 from metrics.models import Base
 from tests.conftest import Db
 

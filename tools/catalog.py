@@ -27,11 +27,11 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection
 
 from metrics import lookups
-from metrics.drift import drifting_users
-from metrics.lookups_search import search_entities
+from metrics.lookups.drift import drifting_users
 from metrics.scope import ScopeError
 from metrics.sections import section
 from metrics.semantic.resolve import ResolveError
+from metrics.semantic.search import search_entities
 from tools import args as a
 from tools import query as query_tool
 from tools.context import ToolContext

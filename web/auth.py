@@ -30,8 +30,9 @@ from typing import Literal
 
 from sqlalchemy import Connection, insert, select, update
 
+from metrics.app_models import ApiKey
 from metrics.db import workspace_id as resolve_workspace
-from metrics.models import ApiKey, Workspace
+from metrics.models import Workspace
 
 KEY_PREFIX = "pp_"
 PREFIX_HEX = 8

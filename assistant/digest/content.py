@@ -37,12 +37,12 @@ from assistant.digest.model import (
 )
 from assistant.digest.store import Subscription, members
 from assistant.digest.weeks import IsoWeek
-from metrics.lookups_never import never_logged_in
-from metrics.lookups_tasks import overdue_tasks
-from metrics.models import Account, Project
-from metrics.query import projects_select
+from metrics.lookups import milestones
+from metrics.lookups.never import never_logged_in
+from metrics.lookups.tasks import overdue_tasks
 from metrics.scope import Scope, Window, resolve_scope
 from metrics.sections import kpis, leaderboard, risks, trends
+from metrics.semantic.vocabulary import REGISTRY
 
 TOP_RISKS = 5
 TOP_CHASE = 8
@@ -57,15 +57,8 @@ CARD_LABELS = {
     "tasks_completed": "Tasks completed",
     "avg_session_seconds": "Avg. visit",
 }
-SIGNAL_LABELS = {
-    "inactive_project": "Inactive project",
-    "low_invite_conversion": "Low invite conversion",
-    "overdue_tasks": "Overdue tasks",
-    "unassigned_tasks": "Unassigned tasks",
-    "declining_duration": "Shorter visits",
-    "dormant_partner": "Dormant partner",
-    "visits_without_actions": "Visits without actions",
-}
+SIGNAL_LABELS = {name: signal.label for name, signal in REGISTRY.signals.items()}
+"""The risk signals' labels, as the semantic registry declares them."""
 
 
 class WeekData:
@@ -197,32 +190,16 @@ def _risks(conn: Connection, scope: Scope, base_url: str, week: IsoWeek) -> dict
 
 
 def _went_live(conn: Connection, scope: Scope, base_url: str, week: IsoWeek) -> list[Win]:
-    query = (
-        projects_select(
-            scope,
-            Project.project_id,
-            Project.name,
-            Account.account_id,
-            Account.name,
-            Project.target_live_on,
-        )
-        .where(
-            Project.status == "live",
-            Project.target_live_on >= week.monday,
-            Project.target_live_on <= week.sunday,
-        )
-        .order_by(Project.target_live_on, Project.name)
-    )
     return [
         Win(
             kind="went_live",
-            entity_id=pid,
-            entity=name,
-            account=account,
-            went_live_on=live_on,
-            link=dashboard_url(base_url, week, account=account_id),
+            entity_id=row.project_id,
+            entity=row.project,
+            account=row.account,
+            went_live_on=row.went_live_on,
+            link=dashboard_url(base_url, week, account=row.account_id),
         )
-        for pid, name, account_id, account, live_on in conn.execute(query)
+        for row in milestones.went_live(conn, scope, week.monday, week.sunday)
     ]
 
 
@@ -230,16 +207,9 @@ def _climbed(
     conn: Connection, scope: Scope, shared: WeekData, base_url: str, week: IsoWeek
 ) -> list[Win]:
     """Partners of the book ranked higher on the workspace leaderboard than the week before."""
-    previous = scope.previous()
     now = shared.ranks(conn, scope, week.label)
-    before = shared.ranks(conn, previous, week.shift(-1).label)
+    before = shared.ranks(conn, scope.previous(), week.shift(-1).label)
     owners = set(scope.filters.team or (scope.filters.owner,))
-    wins = [
-        (row.rank - before[pid].rank, row)
-        for pid, row in now.items()
-        if row.owner_id in owners and row.sessions and pid in before and row.rank < before[pid].rank
-    ]
-    wins.sort(key=lambda w: (w[0], w[1].rank))
     return [
         Win(
             kind="climbed",
@@ -250,7 +220,7 @@ def _climbed(
             score=row.score,
             link=dashboard_url(base_url, week, account=row.partner_id),
         )
-        for _, row in wins[:TOP_RISKS]
+        for row in milestones.climbed(now, before, owners)[:TOP_RISKS]
     ]
 
 

@@ -37,8 +37,9 @@ from sqlalchemy import Connection, Engine, Row, and_, insert, or_, select, updat
 from sqlalchemy.exc import IntegrityError
 
 from assistant.digest.weeks import check_hour, parse_day, zone
+from metrics.app_models import Digest, DigestSubscription
 from metrics.db import write_transaction
-from metrics.models import Digest, DigestSubscription, TeamMember
+from metrics.models import TeamMember
 
 SENDING, SENT, FAILED, IN_DOUBT = "sending", "sent", "failed", "in_doubt"
 CLAIM_LEASE = timedelta(minutes=15)

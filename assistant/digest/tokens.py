@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from metrics.app_models import AppSecret
 from metrics.db import write_transaction
-from metrics.models import AppSecret
 
 SECRET_NAME = "digest_signing_key"
 _PURPOSE = b"portalpulse-unsubscribe-v1"

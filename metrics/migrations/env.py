@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+import metrics.app_models  # noqa: F401  (the application tables share the metadata)
 from metrics.db import database_url
 from metrics.models import Base
 

@@ -3,7 +3,7 @@
 Order, first hit wins: the exact id → the exact name (or email), ignoring case →
 the *folded* name (case, accents, punctuation, possessives and extra spaces
 ignored; a team member's first name) → fuzzy (forgiving mode only: a clear best
-of :func:`metrics.lookups_search.search_entities`) → a pluggable semantic hook
+of :func:`metrics.semantic.search.search_entities`) → a pluggable semantic hook
 (forgiving mode only; e.g. the vector store's nearest entity names).
 
 Strict mode is for filters (CLI options, API parameters, fixed filters of an
@@ -25,8 +25,8 @@ from typing import Literal, Protocol
 from sqlalchemy import Connection, select
 
 from metrics.errors import ScopeError
-from metrics.lookups_search import _sources, search_entities
 from metrics.models import Project
+from metrics.semantic.search import _sources, search_entities
 
 ResolveKind = Literal["not_found", "ambiguous", "out_of_scope"]
 EntityKind = Literal["project", "account", "partner", "user", "member"]

@@ -394,7 +394,7 @@ SIGNALS = (
     ),
     Signal(
         "declining_duration",
-        "Declining visit duration",
+        "Shorter visits",
         "Visits getting much shorter.",
         "project or partner whose mean session duration in the last 14 days is under half "
         "that of the 14 days before (both periods with sessions)",

@@ -19,7 +19,7 @@ support tickets resolved by self-service, by an agent, or still open.
 Events are streamed to disk in batches, so memory stays bounded (about 60 MB
 for ten million events, written in about 30 s at some 340k events/s). The
 number of accounts and users grows with ``events`` (see
-:func:`metrics.demo_world.sizes`): about 20,000 users for ten million events.
+:func:`metrics.demo.world.sizes`): about 20,000 users for ten million events.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from pathlib import Path
 from random import Random
 from typing import TextIO
 
-from metrics.demo_budget import assign_budgets
-from metrics.demo_events import Emitter, RowWriter
-from metrics.demo_tasks import build_tasks
-from metrics.demo_world import build_world
+from metrics.demo.budget import assign_budgets
+from metrics.demo.events import Emitter, RowWriter
+from metrics.demo.tasks import build_tasks
+from metrics.demo.world import build_world
 
 FILES: dict[str, tuple[str, ...]] = {
     "team_members.csv": ("member_id", "name", "email"),

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pydantic import BaseModel
 from sqlalchemy import Connection, and_, func, select
 
-from metrics.lookups_base import narrow, not_found, out_of_scope
+from metrics.lookups.base import narrow, not_found, out_of_scope
 from metrics.models import PARTNER_PORTAL, Account, Project, Session, Task, TeamMember, User
 from metrics.query import (
     PROJECT_OWNER,

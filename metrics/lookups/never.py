@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel
 from sqlalchemy import Connection, select
 
-from metrics.lookups_base import resolve_id
+from metrics.lookups.base import resolve_id
 from metrics.models import PARTNER_PORTAL, Invite, Project, User
 from metrics.scope import Scope
 from metrics.sections._risks_facts import invite_pairs, never_logged_in_users

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from random import Random
 
-from metrics import demo_names as names
-from metrics.demo_world import DAY, Portal, iso_day, iso_ts
+from metrics.demo import names
+from metrics.demo.world import DAY, Portal, iso_day, iso_ts
 
 DONE_SHARE = {"live": 0.95, "on_hold": 0.45, "cancelled": 0.3}
 

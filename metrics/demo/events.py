@@ -1,6 +1,6 @@
 """Events and tickets of the demo data (:mod:`metrics.demo`), streamed to CSV.
 
-Each :class:`~metrics.demo_world.Stream` (one invited user in one portal) gets
+Each :class:`~metrics.demo.world.Stream` (one invited user in one portal) gets
 exactly ``stream.budget`` events, as sessions: a ``login`` then page views and
 actions a few seconds to twenty minutes apart, now and then a break of more
 than thirty minutes (a continuation, which SPEC §4.1 counts as a new session).
@@ -16,7 +16,7 @@ from functools import cache
 from random import Random
 from typing import Protocol
 
-from metrics.demo_world import DAY, Stream, World, iso_day, iso_ts
+from metrics.demo.world import DAY, Stream, World, iso_day, iso_ts
 
 FLUSH_EVERY = 10_000
 ACTION_WEIGHTS = (

@@ -14,15 +14,15 @@ Unknown ids, and entities excluded by the scope's other filters, raise the resol
 
 from __future__ import annotations
 
-from metrics.lookups_base import narrow, resolve_id
-from metrics.lookups_never import (
+from metrics.lookups.base import narrow, resolve_id
+from metrics.lookups.never import (
     AccountCount,
     NeverLoggedIn,
     NeverLoggedInRow,
     ProjectCount,
     never_logged_in,
 )
-from metrics.lookups_profiles import (
+from metrics.lookups.profiles import (
     AccountProfile,
     PartnerProfile,
     ProjectProfile,
@@ -31,9 +31,9 @@ from metrics.lookups_profiles import (
     partner_profile,
     project_profile,
 )
-from metrics.lookups_search import KINDS, EntityMatch, search_entities
-from metrics.lookups_user import UserPortal, UserProfile, UserTasks, user_profile
+from metrics.lookups.user import UserPortal, UserProfile, UserTasks, user_profile
 from metrics.semantic.resolve import ResolveError
+from metrics.semantic.search import KINDS, EntityMatch, search_entities
 
 __all__ = [
     "KINDS",

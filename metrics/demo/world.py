@@ -1,8 +1,8 @@
 """The book of business behind the demo data (:mod:`metrics.demo`).
 
 Builds team, accounts, projects, users, invites, rooms and resources (tasks
-are in :mod:`metrics.demo_tasks`), plus one activity *stream* per invited
-(user, portal) pair that :mod:`metrics.demo_events` turns into sessions. The
+are in :mod:`metrics.demo.tasks`), plus one activity *stream* per invited
+(user, portal) pair that :mod:`metrics.demo.events` turns into sessions. The
 risk patterns of SPEC §4.9 are planted here as portal traits (inactive,
 declining, no actions, low conversion, overdue, unassigned) so that each one
 is present in every generated data set, whatever the seed.
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from random import Random
 
-from metrics import demo_names as names
+from metrics.demo import names
 
 DAY = 86_400
 ARCHETYPES = ("never", "occasional", "regular", "engaged", "drifting")

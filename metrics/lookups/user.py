@@ -13,7 +13,7 @@ from datetime import datetime
 from pydantic import BaseModel
 from sqlalchemy import Connection, and_, case, func, literal, select
 
-from metrics.lookups_base import not_found
+from metrics.lookups.base import not_found
 from metrics.models import (
     Account,
     Event,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from metrics.demo_world import DAY, Stream
+from metrics.demo.world import DAY, Stream
 
 SESSION_RATE = {"occasional": 0.05, "regular": 0.18, "engaged": 0.5, "drifting": 0.2}
 SESSION_LENGTH = {"occasional": 7.75, "regular": 7.75, "engaged": 11.75, "drifting": 7.75}
