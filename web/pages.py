@@ -12,6 +12,7 @@ router and mounts ``/static`` (a router cannot carry a mount).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,6 +24,7 @@ from sqlalchemy import or_, select
 
 from metrics.models import Account
 from metrics.scope import RANGES
+from metrics.semantic.vocabulary import REGISTRY
 from web.choices import filter_choices
 from web.deps import RuntimeDep, TenantDep
 from web.suggest import suggestions
@@ -31,19 +33,20 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
 
-RANGE_LABELS = {
-    "last_7_days": "Last 7 days",
-    "last_14_days": "Last 14 days",
-    "last_30_days": "Last 30 days",
-    "last_90_days": "Last 90 days",
-    "this_month": "This month",
-    "this_quarter": "This quarter",
-    "this_year": "This year",
-    "last_month": "Last month",
-    "last_quarter": "Last quarter",
-    "last_year": "Last year",
-}
-assert set(RANGE_LABELS) == set(RANGES), "every named range needs a label on the page"
+RANGE_LABELS = {name: r.label for name, r in REGISTRY.ranges.items()}
+"""The range menu's labels, as the semantic registry declares them."""
+
+
+def vocabulary() -> dict[str, dict[str, dict[str, str]]]:
+    """Labels and display formats of every measure and table column, for the page's script
+    (``web/static/js/vocabulary.js``): the page restates none of them."""
+    return {
+        "measures": {
+            n: {"label": m.label, "format": m.format} for n, m in REGISTRY.measures.items()
+        },
+        "columns": {n: {"label": c.label, "format": c.format} for n, c in REGISTRY.columns.items()},
+    }
+
 
 router = APIRouter()
 
@@ -54,7 +57,10 @@ def dashboard(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(
         request,
         "index.html",
-        {"ranges": [(key, RANGE_LABELS[key]) for key in RANGES]},
+        {
+            "ranges": [(key, RANGE_LABELS[key]) for key in RANGES],
+            "vocabulary": json.dumps(vocabulary()),
+        },
     )
 
 

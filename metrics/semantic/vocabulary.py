@@ -445,7 +445,7 @@ COLUMNS = (
     Column("invited_at", "Invited", "datetime", (_U,)),
     Column("first_login", "First login", "datetime", (_U,)),
     Column("logins", "Logins", "count", (_U,)),
-    Column("open_assigned_tasks", "Open tasks", "count", (_U,)),
+    Column("open_assigned_tasks", "Open assigned tasks", "count", (_U,)),
     Column("rank", "Rank", "count", (_L,)),
     Column("partner", "Partner", "text", (_L,)),
     Column("partner_id", "Partner id", "text", (_L,)),

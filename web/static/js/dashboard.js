@@ -7,71 +7,73 @@ import {
 } from "./dom.js";
 import { formatField, formatValue } from "./format.js";
 import { withQuery } from "./state.js";
+import { columnFormat, columnLabel, measureLabel } from "./vocabulary.js";
 
 const KPIS = [
-  ["invites_sent", "Invites sent"],
-  ["logins", "Logins"],
-  ["sessions", "Visits"],
-  ["unique_users", "Unique users"],
-  ["avg_session_seconds", "Avg visit duration"],
-  ["page_views", "Page views"],
-  ["actions", "Actions"],
-  ["tasks_completed", "Tasks completed"],
-];
+  "invites_sent", "logins", "sessions", "unique_users", "avg_session_seconds", "page_views",
+  "actions", "tasks_completed",
+].map((key) => [key, measureLabel(key)]);
 
 const SERIES = [
-  ["sessions", "Visits", "#2456c7"],
-  ["logins", "Logins", "#16794a"],
-  ["unique_users", "Unique users", "#8e44ad"],
-  ["page_views", "Page views", "#d35400"],
-  ["actions", "Actions", "#c0392b"],
-  ["invites_sent", "Invites sent", "#7f8c8d"],
-  ["tasks_completed", "Tasks completed", "#b7950b"],
-];
+  ["sessions", "#2456c7"],
+  ["logins", "#16794a"],
+  ["unique_users", "#8e44ad"],
+  ["page_views", "#d35400"],
+  ["actions", "#c0392b"],
+  ["invites_sent", "#7f8c8d"],
+  ["tasks_completed", "#b7950b"],
+].map(([key, color]) => [key, measureLabel(key), color]);
 
 const actionText = (v) => (v ? `${label(v.action)} · ${fmtTime(v.at)}` : "—");
 
+/** A table column: its label from the registry; `fmt` from its declared format unless given. */
+function column(key, options = {}) {
+  const declared = columnFormat(key);
+  const fmt = options.fmt || (declared === "text" ? null : (v) => formatValue(v, declared));
+  return { key, label: columnLabel(key), ...options, fmt };
+}
+
 const PROJECT_COLUMNS = [
   { key: null, label: "Open" },
-  { key: "project", label: "Project", wrap: true },
-  { key: "account", label: "Account", wrap: true },
-  { key: "owner", label: "Owner" },
-  { key: "status", label: "Status", fmt: label },
-  { key: "playbook", label: "Playbook" },
-  { key: "invited", label: "Invited", num: true },
-  { key: "logged_in", label: "Logged in", num: true },
-  { key: "conversion", label: "Conversion", num: true, fmt: fmtShare },
-  { key: "sessions", label: "Visits", num: true },
-  { key: "avg_session_seconds", label: "Avg visit", num: true, fmt: fmtDuration },
-  { key: "last_visit", label: "Last visit", fmt: fmtTime },
-  { key: "last_action", label: "Last action", fmt: actionText },
-  { key: "tasks_completed", label: "Tasks done", num: true },
-  { key: "tasks_assigned", label: "Assigned", num: true },
-  { key: "tasks_unassigned", label: "Unassigned", num: true },
-  { key: "tasks_overdue", label: "Overdue", num: true, flag: (v) => v > 0 },
+  column("project", { wrap: true }),
+  column("account", { wrap: true }),
+  column("owner"),
+  column("status", { fmt: label }),
+  column("playbook"),
+  column("invited", { num: true }),
+  column("logged_in", { num: true }),
+  column("conversion", { num: true }),
+  column("sessions", { num: true }),
+  column("avg_session_seconds", { num: true }),
+  column("last_visit"),
+  column("last_action", { fmt: actionText }),
+  column("tasks_completed", { num: true }),
+  column("tasks_assigned", { num: true }),
+  column("tasks_unassigned", { num: true }),
+  column("tasks_overdue", { num: true, flag: (v) => v > 0 }),
 ];
 
 const USER_COLUMNS = [
-  { key: "user", label: "User" },
-  { key: "invited_at", label: "Invited", fmt: fmtTime },
-  { key: "first_login", label: "First login", fmt: fmtTime },
-  { key: "last_visit", label: "Last visit", fmt: fmtTime },
-  { key: "logins", label: "Logins", num: true },
-  { key: "sessions", label: "Visits", num: true },
-  { key: "tasks_completed", label: "Tasks done", num: true },
-  { key: "open_assigned_tasks", label: "Open assigned tasks", num: true },
+  column("user"),
+  column("invited_at"),
+  column("first_login"),
+  column("last_visit"),
+  column("logins", { num: true }),
+  column("sessions", { num: true }),
+  column("tasks_completed", { num: true }),
+  column("open_assigned_tasks", { num: true }),
 ];
 
 const LEADERBOARD_COLUMNS = [
-  { key: "rank", label: "Rank", num: true },
-  { key: "partner", label: "Partner", wrap: true },
-  { key: "partner_type", label: "Type", fmt: label },
-  { key: "owner", label: "Owner" },
-  { key: "users", label: "Users", num: true },
-  { key: "sessions", label: "Visits", num: true },
-  { key: "page_views", label: "Page views", num: true },
-  { key: "avg_session_seconds", label: "Avg visit", num: true, fmt: fmtDuration },
-  { key: "score", label: "Score", num: true },
+  column("rank", { num: true }),
+  column("partner", { wrap: true }),
+  column("partner_type", { fmt: label }),
+  column("owner"),
+  column("users", { num: true }),
+  column("sessions", { num: true }),
+  column("page_views", { num: true }),
+  column("avg_session_seconds", { num: true }),
+  column("score", { num: true }),
 ];
 
 const RISKS_SHOWN = 10;
