@@ -8,6 +8,19 @@ from typing import Annotated
 import typer
 
 from cli.common import DEFAULT_WS, DbOption, UserError, WorkspaceOption, console
+from cli.scope import (
+    AccountOption,
+    AsOfOption,
+    FromOption,
+    OwnerOption,
+    PartnerTypeOption,
+    PlaybookOption,
+    ProjectOption,
+    RangeOption,
+    StatusOption,
+    ToOption,
+    scope_params,
+)
 
 SECTIONS = (
     "kpis", "trends", "projects", "users", "summary", "leaderboard", "content", "adoption", "risks",
@@ -19,28 +32,18 @@ def register(app: typer.Typer) -> None:
     app.command("metrics")(metrics_command)
 
 
-def _split(values: list[str] | None) -> list[str]:
-    """Repeated or comma-separated option values."""
-    return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
-
-
 def metrics_command(
     name: Annotated[str, typer.Argument(metavar="SECTION", help=f"One of: {', '.join(SECTIONS)}.")],
-    range_: Annotated[
-        str | None,
-        typer.Option("--range", "-r", help="Named range, e.g. last_30_days, this_month."),
-    ] = None,
-    start: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD).")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last day, inclusive.")] = None,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date or instant that plays 'now'.")
-    ] = None,
-    owner: Annotated[str | None, typer.Option(help="Team member (id, name or email).")] = None,
-    account: Annotated[list[str] | None, typer.Option(help="Account id or name.")] = None,
-    playbook: Annotated[str | None, typer.Option(help="Project playbook.")] = None,
-    partner_type: Annotated[str | None, typer.Option(help="referral or reseller.")] = None,
-    status: Annotated[list[str] | None, typer.Option(help="Project status.")] = None,
-    project: Annotated[list[str] | None, typer.Option(help="Project id or name.")] = None,
+    range_: RangeOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    as_of: AsOfOption = None,
+    owner: OwnerOption = None,
+    account: AccountOption = None,
+    playbook: PlaybookOption = None,
+    partner_type: PartnerTypeOption = None,
+    status: StatusOption = None,
+    project: ProjectOption = None,
     sort: Annotated[str | None, typer.Option(help="Column to sort tables by.")] = None,
     desc: Annotated[bool, typer.Option("--desc", help="Sort descending.")] = False,
     page: Annotated[int | None, typer.Option(help="Page of a paged table.")] = None,
@@ -52,7 +55,7 @@ def metrics_command(
 ) -> None:
     """Compute one metrics section over a window, as-of instant and filters."""
     from metrics.db import connect, workspace_id
-    from metrics.scope import ScopeError, resolve_scope
+    from metrics.scope import ScopeError
     from metrics.sections import section, split_options
 
     if name not in SECTIONS:
@@ -72,20 +75,12 @@ def metrics_command(
     engine = connect(db)
     with engine.connect() as conn:
         try:
-            scope = resolve_scope(
-                conn,
-                workspace_id(conn, workspace, create=False),
-                as_of=as_of,
-                range=range_,
-                start=start,
-                end=end,
-                owner=owner,
-                accounts=_split(account),
-                playbook=playbook,
-                partner_type=partner_type,
-                status=_split(status),
-                projects=_split(project),
-            )
+            params = scope_params(
+                range=range_, **{"from": start, "to": end}, as_of=as_of, owner=owner,
+                account=account, playbook=playbook, partner_type=partner_type, status=status,
+                project=project,
+            )  # fmt: skip
+            scope = params.resolve(conn, workspace_id(conn, workspace, create=False))
             result = compute(conn, scope, **options)
         except (ScopeError, ValueError) as exc:
             raise UserError(str(exc)) from None

@@ -13,7 +13,20 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cli.common import DEFAULT_WS, DbOption, UserError, WorkspaceOption, console
-from metrics.semantic.vocabulary import REGISTRY, WINDOW_HELP
+from cli.scope import (
+    AccountOption,
+    AsOfOption,
+    FromOption,
+    OwnerOption,
+    PartnerTypeOption,
+    PlaybookOption,
+    ProjectOption,
+    RangeOption,
+    StatusOption,
+    ToOption,
+    scope_params,
+)
+from metrics.semantic.vocabulary import REGISTRY
 
 if TYPE_CHECKING:  # the query machinery loads only when the command runs (fast --help)
     from metrics.semantic.query import QueryResult
@@ -21,12 +34,6 @@ if TYPE_CHECKING:  # the query machinery loads only when the command runs (fast 
 
 def register(app: typer.Typer) -> None:
     app.command("query")(query_command)
-
-
-def _help(name: str) -> str:
-    if name in WINDOW_HELP:
-        return WINDOW_HELP[name].format(ranges=", ".join(REGISTRY.ranges))
-    return REGISTRY.filters[name].description
 
 
 def query_command(
@@ -41,16 +48,16 @@ def query_command(
         str | None,
         typer.Option(help="Comma-separated dimensions: " + ", ".join(REGISTRY.dimensions) + "."),
     ] = None,
-    range_: Annotated[str | None, typer.Option("--range", "-r", help=_help("range"))] = None,
-    start: Annotated[str | None, typer.Option("--from", help=_help("from"))] = None,
-    end: Annotated[str | None, typer.Option("--to", help=_help("to"))] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help=_help("as_of"))] = None,
-    owner: Annotated[str | None, typer.Option(help=_help("owner"))] = None,
-    account: Annotated[list[str] | None, typer.Option(help=_help("account"))] = None,
-    partner_type: Annotated[str | None, typer.Option(help=_help("partner_type"))] = None,
-    playbook: Annotated[str | None, typer.Option(help=_help("playbook"))] = None,
-    status: Annotated[list[str] | None, typer.Option(help=_help("status"))] = None,
-    project: Annotated[list[str] | None, typer.Option(help=_help("project"))] = None,
+    range_: RangeOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    as_of: AsOfOption = None,
+    owner: OwnerOption = None,
+    account: AccountOption = None,
+    partner_type: PartnerTypeOption = None,
+    playbook: PlaybookOption = None,
+    status: StatusOption = None,
+    project: ProjectOption = None,
     where: Annotated[
         list[str] | None,
         typer.Option(help="Keep groups where 'MEASURE OP NUMBER' holds (> >= < <= = !=)."),
@@ -76,7 +83,6 @@ def query_command(
         raise UserError("give --asc or --desc, not both")
     from metrics.db import connect, workspace_id
     from metrics.scope import ScopeError
-    from metrics.semantic.params import ScopeParams
     from metrics.semantic.query import parse_query, run_query
 
     engine = connect(db)
@@ -85,12 +91,10 @@ def query_command(
             spec = parse_query(
                 measures, by=by, where=where, sort=sort, descending=not asc, limit=limit
             )
-            params = ScopeParams.model_validate(
-                {
-                    "range": range_, "from": start, "to": end, "as_of": as_of, "owner": owner,
-                    "account": account, "partner_type": partner_type, "playbook": playbook,
-                    "status": status, "project": project,
-                }
+            params = scope_params(
+                range=range_, **{"from": start, "to": end}, as_of=as_of, owner=owner,
+                account=account, partner_type=partner_type, playbook=playbook, status=status,
+                project=project,
             )  # fmt: skip
             scope = params.resolve(conn, workspace_id(conn, workspace, create=False))
             result = run_query(conn, scope, spec)

@@ -23,7 +23,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     ("section", "params", "expected"),
     [
         ("kpis", {"page": "x"}, "query parameter 'page'"),
-        ("kpis", {"range": "yesterday"}, "query parameter 'range': Input should be 'last_7_days'"),
+        ("kpis", {"range": "yesterday"}, "query parameter 'range': Value error, unknown range"),
         ("kpis", {"from": "2026-13-01", "to": "2026-12-01"}, "from: '2026-13-01' is not a date"),
         ("kpis", {"from": "2026-03-10", "to": "2026-03-01"}, "is after to"),
         ("kpis", {"from": "2026-03-10"}, "from and to go together"),
@@ -68,7 +68,7 @@ def test_every_section_answers(client: TestClient) -> None:
         ({"question": "who?", "as_of": "soon"}, "as_of: 'soon'"),
         ({"question": "who?", "filters": {"owner": "Nobody Atall"}}, "filters: unknown owner"),
         ({"question": "who?", "filters": {"workspace": "other"}}, "body.filters.workspace"),
-        ({"question": "who?", "filters": {"status": ["done"]}}, "filters: unknown status 'done'"),
+        ({"question": "who?", "filters": {"status": ["done"]}}, "body.filters.status[0]"),
         ({"question": 7}, "body.question"),
     ],
 )

@@ -102,5 +102,10 @@ def test_default_workspace_name_matches_the_database_layer() -> None:
 def test_every_command_module_is_registered() -> None:
     from cli import COMMANDS
 
-    modules = {p.stem for p in (ROOT / "cli").glob("*.py")} - {"__init__", "common", "render"}
+    modules = {p.stem for p in (ROOT / "cli").glob("*.py")} - {
+        "__init__",
+        "common",
+        "render",
+        "scope",
+    }
     assert modules == set(COMMANDS)

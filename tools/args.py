@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from metrics.ingest.contract import PARTNER_TYPES, PROJECT_STATUSES
-from metrics.scope import RANGES
-from metrics.semantic.params import FilterParams, WindowParams
+from metrics.semantic.params import FilterParams, RangeName, WindowParams
 from metrics.semantic.vocabulary import REGISTRY
 
-RangeName = Literal[RANGES]  # type: ignore[valid-type]
 SignalName = Literal[tuple(REGISTRY.signals)]  # type: ignore[valid-type]
-Status = Literal[PROJECT_STATUSES]  # type: ignore[valid-type]
-PartnerType = Literal[PARTNER_TYPES]  # type: ignore[valid-type]
 
 
 def argument_names(model: type[BaseModel]) -> set[str]:
@@ -24,26 +19,8 @@ def argument_names(model: type[BaseModel]) -> set[str]:
 
 class ScopeArgs(WindowParams, FilterParams):
     """When and whose data: every metric tool takes these — the one scope model
-    (:mod:`metrics.semantic.params`), with enums for the model to choose from. The as-of
-    is the request's, never an argument."""
-
-    range: RangeName | None = Field(
-        None,
-        description="Named window relative to today (as_of): "
-        + ", ".join(RANGES)
-        + " (default last_30_days). Use either range or from/to.",
-    )
-    partner_type: PartnerType | None = Field(
-        None, description=REGISTRY.filters["partner_type"].description
-    )
-    status: list[Status] = Field(
-        default_factory=list, description=REGISTRY.filters["status"].description
-    )
-
-    @field_validator("status", mode="before")
-    @classmethod
-    def _statuses(cls, value: object) -> object:
-        return [value] if isinstance(value, str) else (value or [])
+    (:mod:`metrics.semantic.params`), enums included. The as-of is the request's, never an
+    argument."""
 
 
 class TableArgs(ScopeArgs):

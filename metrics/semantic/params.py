@@ -17,9 +17,24 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Connection
 
 from metrics.scope import Scope, resolve_scope
-from metrics.semantic.vocabulary import REGISTRY, WINDOW_HELP
+from metrics.semantic.resolve import resolve_value
+from metrics.semantic.vocabulary import (
+    PARTNER_TYPES,
+    PROJECT_STATUSES,
+    REGISTRY,
+    WINDOW_HELP,
+)
 
 RangeName = Literal[tuple(REGISTRY.ranges)]  # type: ignore[valid-type]
+PartnerType = Literal[PARTNER_TYPES]  # type: ignore[valid-type]
+Status = Literal[PROJECT_STATUSES]  # type: ignore[valid-type]
+
+
+def enum_word(value: object) -> object:
+    """``In progress``, ``in-progress`` and `` IN_PROGRESS`` all as ``in_progress``."""
+    if isinstance(value, str):
+        return "_".join(value.strip().lower().replace("-", " ").split()) or None
+    return value
 
 
 def _describe(name: str) -> str:
@@ -41,15 +56,20 @@ class FilterParams(BaseModel):
         description=_describe("account"),
     )
     playbook: str | None = Field(None, description=_describe("playbook"))
-    partner_type: str | None = Field(None, description=_describe("partner_type"))
-    status: list[str] = Field(default_factory=list, description=_describe("status"))
+    partner_type: PartnerType | None = Field(None, description=_describe("partner_type"))
+    status: list[Status] = Field(default_factory=list, description=_describe("status"))
     project: list[str] = Field(
         default_factory=list,
         validation_alias=AliasChoices("project", "projects"),
         description=_describe("project"),
     )
 
-    @field_validator("account", "status", "project", mode="before")
+    @field_validator("status", mode="before")
+    @classmethod
+    def _statuses(cls, value: object) -> object:
+        return [enum_word(v) for v in cls._many(value)]  # type: ignore[union-attr]
+
+    @field_validator("account", "project", mode="before")
     @classmethod
     def _many(cls, value: object) -> object:
         """A single value or a comma-separated string is accepted for a repeatable filter."""
@@ -60,6 +80,16 @@ class FilterParams(BaseModel):
         if isinstance(value, list | tuple):
             return [v.strip() for item in value for v in str(item).split(",") if v.strip()]
         return value
+
+    @field_validator("partner_type", mode="before")
+    @classmethod
+    def _partner_type(cls, value: object) -> object:
+        return enum_word(value)
+
+    @field_validator("status", mode="after")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
 
     def filters(self) -> dict[str, object]:
         """The filters given, by their registry names."""
@@ -89,11 +119,19 @@ class WindowParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    range: str | None = Field(
+    range: RangeName | None = Field(
         None, description=WINDOW_HELP["range"].format(ranges=", ".join(REGISTRY.ranges))
     )
     from_: str | None = Field(None, alias="from", description=WINDOW_HELP["from"])
     to: str | None = Field(None, description=WINDOW_HELP["to"])
+
+    @field_validator("range", mode="before")
+    @classmethod
+    def _range(cls, value: object) -> object:
+        """A named range, in any case; an unknown one says which ranges there are."""
+        if not isinstance(value, str):
+            return value
+        return resolve_value("range", value.replace("-", "_"), tuple(REGISTRY.ranges))
 
 
 class ScopeParams(WindowParams, FilterParams):

@@ -9,67 +9,32 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query
+from pydantic import Field
 
-from metrics.ingest.contract import PROJECT_STATUSES
-from metrics.scope import RANGES, ScopeError, resolve_scope
+from metrics.scope import ScopeError
 from metrics.sections import SECTIONS, section, split_options
+from metrics.semantic.params import ScopeParams
 from web.api.errors import unprocessable
 from web.deps import RuntimeDep, TenantDep
 
 router = APIRouter(tags=["metrics"])
 
-Range = Literal[RANGES]  # type: ignore[valid-type]
-Status = Literal[PROJECT_STATUSES]  # type: ignore[valid-type]
 
+class SectionParams(ScopeParams):
+    """The scope (SPEC §3, the one scope model) and a section's table options."""
 
-def scope_query(
-    range: Annotated[
-        Range | None, Query(description="Named range relative to as_of (default last_30_days).")
-    ] = None,
-    from_: Annotated[
-        str | None, Query(alias="from", description="First day, YYYY-MM-DD (with `to`).")
-    ] = None,
-    to: Annotated[str | None, Query(description="Last day, YYYY-MM-DD, inclusive.")] = None,
-    as_of: Annotated[
-        str | None,
-        Query(description="Date (end of that day) or ISO 8601 instant that plays 'now'."),
-    ] = None,
-    owner: Annotated[str | None, Query(description="Team member: id, name or email.")] = None,
-    account: Annotated[
-        list[str] | None, Query(description="Account id or name; repeat for several.")
-    ] = None,
-    playbook: Annotated[str | None, Query(description="Project playbook.")] = None,
-    partner_type: Annotated[
-        Literal["referral", "reseller"] | None, Query(description="Partner type.")
-    ] = None,
-    status: Annotated[
-        list[Status] | None, Query(description="Project status; repeat for several.")
-    ] = None,
-    project: Annotated[
-        list[str] | None, Query(description="Project id or name; repeat for several.")
-    ] = None,
-) -> dict[str, Any]:
-    """The scope parameters as keyword arguments of :func:`metrics.scope.resolve_scope`."""
-    return {
-        "range": range,
-        "start": from_,
-        "end": to,
-        "as_of": as_of,
-        "owner": owner,
-        "accounts": account or [],
-        "playbook": playbook,
-        "partner_type": partner_type,
-        "status": status or [],
-        "projects": project or [],
-    }
+    sort: str | None = Field(None, description="Sort column (projects, users, leaderboard).")
+    descending: bool | None = Field(None, description="Sort direction.")
+    page: int | None = Field(None, ge=1, le=100_000, description="Page, from 1.")
+    limit: int | None = Field(None, ge=1, le=500, description="Rows per page.")
+    bucket: Literal["day", "week", "month"] | None = Field(None, description="Trend bucket size.")
 
 
 _OUT_OF_RANGE = (
     "as_of, from or to: a date is outside the supported range (the section also reads "
     "the period before the window): use dates from 1900 to 9998"
 )
-ScopeDep = Annotated[dict[str, Any], Depends(scope_query)]
 
 
 @router.get(
@@ -87,29 +52,20 @@ def metrics_section(
     ],
     rt: RuntimeDep,
     tn: TenantDep,
-    scope: ScopeDep,
-    sort: Annotated[str | None, Query(description="Sort column (projects, leaderboard).")] = None,
-    descending: Annotated[bool | None, Query(description="Sort direction.")] = None,
-    page: Annotated[int | None, Query(ge=1, le=100_000, description="Page, from 1.")] = None,
-    limit: Annotated[int | None, Query(ge=1, le=500, description="Rows per page.")] = None,
-    bucket: Annotated[
-        Literal["day", "week", "month"] | None, Query(description="Trend bucket size.")
-    ] = None,
+    params: Annotated[SectionParams, Query()],
 ) -> dict[str, Any]:
     """One section of SPEC §4 over the scope (window, as-of, filters) in the workspace of
     the request's API key. Keys of the result are those of SPEC §4."""
     if name not in SECTIONS:
         raise HTTPException(404, f"unknown section {name!r}; one of: {', '.join(SECTIONS)}")
-    options = {
-        "sort": sort, "descending": descending, "page": page, "limit": limit, "bucket": bucket,
-    }  # fmt: skip
+    options = params.model_dump(include={"sort", "descending", "page", "limit", "bucket"})
     given, refused = split_options(name, options)
     if refused:
         raise unprocessable(f"section {name!r} does not take {', '.join(refused)}")
     compute = section(name)
     with rt.engine.connect() as conn:
         try:
-            resolved = resolve_scope(conn, tn.id, **scope)
+            resolved = params.resolve(conn, tn.id)
         except ScopeError as exc:
             raise unprocessable(str(exc)) from None
         except (ValueError, OverflowError):  # date arithmetic past year 1 or 9999
