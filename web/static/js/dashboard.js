@@ -488,7 +488,7 @@ export class Dashboard {
               h("div", { class: "why" }, p.risk_reasons.map(reasonText).join(" · ")),
             )),
           atRisk.length > shown.length
-            ? h("li", { class: "muted" }, `and ${fmtNumber(atRisk.length - shown.length)} more at risk (Show all)`)
+            ? h("li", { class: "muted more" }, `…and ${fmtNumber(atRisk.length - shown.length)} more at risk (Show all, below, lists them)`)
             : null,
         ]
         : h("li", { class: "muted" }, "No project in this view is at medium or high risk."),
