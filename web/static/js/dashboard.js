@@ -114,7 +114,8 @@ export class Dashboard {
     this.setupTabs();
   }
 
-  /** Reload every section for ``params`` (URLSearchParams of the filters). */
+  /** Reload every section for ``params`` (URLSearchParams of the filters); the first
+   * section's error, if one failed, else null. */
   async load(params) {
     this.params = params;
     this.usersCache.clear();
@@ -124,10 +125,11 @@ export class Dashboard {
       this.kpis(gen), this.trends(gen), this.projects(gen),
       this.leaderboard(gen), this.content(gen), this.risks(gen),
     ]);
-    if (gen !== this.generation) return;
+    if (gen !== this.generation) return null;
     const failed = results.find((r) => r.status === "rejected");
     if (failed) this.onError(failed.reason);
     this.onLoaded(this.lastKpis || null, Boolean(failed));
+    return failed ? failed.reason : null;
   }
 
   guard(promise) {
