@@ -11,6 +11,7 @@ important columns are left out and a note under the table names them
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -168,12 +169,22 @@ def _rows(value: Any) -> list[dict[str, Any]] | None:
     return None
 
 
+def as_of_text(value: Any) -> str:
+    """``end of 22 Nov 2026`` for a midnight (a date given as as-of), else the instant."""
+    if not value:
+        return MISSING
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0):
+        return f"end of {format_value(moment - timedelta(days=1), 'date')}"
+    return f"{format_value(moment, 'datetime')} UTC"
+
+
 def scope_line(title: str, scope: dict[str, Any]) -> str:
-    """``projects · 26 Nov 2026 – 2 Dec 2026 · as of 2 Dec 2026 19:23 UTC``."""
+    """``projects · 26 Nov 2026 – 2 Dec 2026 · as of 2 Dec 2026 19:23 UTC`` (or ``end of``)."""
     first = format_value(scope.get("from"), "date")
     last = format_value(scope.get("last_day") or scope.get("to"), "date")
     span = first if first == last else f"{first} – {last}"
-    line = f"{title} · {span} · as of {format_value(scope.get('as_of'), 'datetime')} UTC"
+    line = f"{title} · {span} · as of {as_of_text(scope.get('as_of'))}"
     filters = scope.get("filters") or {}
     if filters:
         line += " · " + ", ".join(f"{text(k).lower()} {cell(k, v)}" for k, v in filters.items())
@@ -192,15 +203,21 @@ def change_text(pct: float | None, previous: Any) -> str:
 def kpi_table(result: BaseModel) -> Table:
     """The KPI cards as one table: this window, the previous one, the change."""
     prev = result.previous_window  # type: ignore[attr-defined]
-    out = Table(title="KPIs", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    last = datetime.fromisoformat(prev["to"].replace("Z", "+00:00")) - timedelta(microseconds=1)
+    span = f"{format_value(prev['from'], 'date')} – {format_value(last, 'date')}"
+    out = Table(
+        title=f"KPIs (previous window {span})",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     out.add_column("")
     out.add_column("This window", justify="right", no_wrap=True)
-    out.add_column(
-        f"Previous ({format_value(prev['from'], 'date')} –)", justify="right", no_wrap=True
-    )
+    out.add_column("Previous", justify="right", no_wrap=True)
     out.add_column("Change", justify="right", no_wrap=True)
-    for key, value in result.kpis.items():  # type: ignore[attr-defined]
-        before = result.previous.get(key)  # type: ignore[attr-defined]
+    previous = dict(result.previous)  # type: ignore[attr-defined]
+    for key, value in dict(result.kpis).items():  # type: ignore[attr-defined]
+        before = previous.get(key)
         out.add_row(
             label(key),
             cell(key, value),

@@ -22,15 +22,40 @@ const fields = {
 
 const RANGES = [...fields.range.options].map((o) => o.value).filter((v) => v !== "custom");
 
+let linkProblems = [];
+
+function showLinkProblems() {
+  const note = document.getElementById("link-notice");
+  note.textContent = linkProblems.length ? `Left out of this link's filters: ${linkProblems.join("; ")}.` : "";
+  note.hidden = !linkProblems.length;
+}
+
 /** The URL's filters, less those that cannot be right; each one left out is named. */
 function linkState(search) {
   const checked = checkState(readState(search), { ranges: RANGES });
-  const note = document.getElementById("link-notice");
-  note.textContent = checked.problems.length
-    ? `Left out of this link's filters: ${checked.problems.join("; ")}.`
-    : "";
-  note.hidden = !checked.problems.length;
+  linkProblems = checked.problems;
+  showLinkProblems();
   return checked.state;
+}
+
+const UNKNOWN = /^unknown (owner|account|playbook) '(.*?)'(.*)$/;
+
+/** ``state`` without the filter value the API called unknown in ``error``, or null. */
+function withoutUnknown(current, error) {
+  const found = error && error.status === 422 && UNKNOWN.exec(error.message || "");
+  if (!found) return null;
+  const [, key, value, rest] = found;
+  const next = { ...current, account: [...current.account] };
+  if (key === "account") {
+    if (!next.account.includes(value)) return null;
+    next.account = next.account.filter((a) => a !== value);
+  } else {
+    if (next[key] !== value) return null;
+    next[key] = "";
+  }
+  linkProblems = [...linkProblems, `${key} '${value}' is unknown${rest}`];
+  showLinkProblems();
+  return next;
 }
 
 let state = linkState(window.location.search);
@@ -176,7 +201,10 @@ async function apply(next, { push = true } = {}) {
   }
   writeForm();
   refreshSuggestions();
-  await dashboard.load(params);
+  const failure = await dashboard.load(params);
+  // a name the API does not know (owner, account, playbook): name it, leave it out, reload
+  const fixed = withoutUnknown(state, failure);
+  if (fixed) await apply(fixed, { push });
 }
 
 form.addEventListener("change", (e) => {
@@ -253,9 +281,7 @@ async function start() {
   } catch (error) {
     showError(error);
   }
-  writeForm();
-  refreshSuggestions();
-  await dashboard.load(toParams(state));
+  await apply(state, { push: false });
   if (!phone.matches) chat.openWithAnalysis().catch(showError);
 }
 

@@ -116,7 +116,8 @@ export class Dashboard {
     this.setupTabs();
   }
 
-  /** Reload every section for ``params`` (URLSearchParams of the filters). */
+  /** Reload every section for ``params`` (URLSearchParams of the filters); the first
+   * section's error, if one failed, else null. */
   async load(params) {
     this.params = params;
     this.usersCache.clear();
@@ -126,10 +127,11 @@ export class Dashboard {
       this.kpis(gen), this.trends(gen), this.projects(gen),
       this.leaderboard(gen), this.content(gen), this.risks(gen),
     ]);
-    if (gen !== this.generation) return;
+    if (gen !== this.generation) return null;
     const failed = results.find((r) => r.status === "rejected");
     if (failed) this.onError(failed.reason);
     this.onLoaded(this.lastKpis || null, Boolean(failed));
+    return failed ? failed.reason : null;
   }
 
   guard(promise) {
@@ -490,7 +492,7 @@ export class Dashboard {
               h("div", { class: "why" }, p.risk_reasons.map(reasonText).join(" · ")),
             )),
           atRisk.length > shown.length
-            ? h("li", { class: "muted" }, `and ${fmtNumber(atRisk.length - shown.length)} more at risk (Show all)`)
+            ? h("li", { class: "muted more" }, `…and ${fmtNumber(atRisk.length - shown.length)} more at risk (Show all, below, lists them)`)
             : null,
         ]
         : h("li", { class: "muted" }, "No project in this view is at medium or high risk."),

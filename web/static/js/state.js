@@ -84,13 +84,10 @@ export function checkState(state, { ranges, partnerTypes = ["referral", "reselle
     next.from = "";
     next.to = "";
   } else if (Boolean(next.from) !== Boolean(next.to)) {
+    // one end of a custom window: name it, unless its other end was named above already
     const given = next.from ? "from" : "to";
-    if (state.from && state.to) {
-      next.from = "";
-      next.to = "";
-    } else {
-      drop(given, `needs ${given === "from" ? "to" : "from"} as well`);
-    }
+    const other = given === "from" ? "to" : "from";
+    if (!state[other]) drop(given, `needs ${other} as well`);
     next.from = "";
     next.to = "";
   }
