@@ -85,7 +85,8 @@ def test_no_input_gives_a_server_error(
 
         call()
         fuzzed.append(f"{operation.method.upper()} {operation.path}")
-    print(f"\nfuzz ({db.backend}): {sum(statuses.values())} cases, {dict(sorted(statuses.items()))}")
+    counts = dict(sorted(statuses.items()))
+    print(f"\nfuzz ({db.backend}): {sum(statuses.values())} cases, {counts}")
     assert failures == [], "\n".join(failures[:10])
     assert "POST /api/events" in fuzzed and "GET /api/metrics/{name}" in fuzzed
     assert len(fuzzed) >= 18
