@@ -35,7 +35,10 @@ BUSY_TIMEOUT_S = 10.0
 WRITE = "portalpulse_write"
 """Execution option: this connection's transactions will write (SQLite: ``BEGIN IMMEDIATE``)."""
 _PENDING = "portalpulse_begin_pending"
-_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
+_WRITES = re.compile(
+    r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE(?!\s+TEMP)|DROP|ALTER)\b", re.IGNORECASE
+)
+"""Statements that write the database file (a TEMP table lives elsewhere: no lock)."""
 
 
 class DatabaseError(Exception):

@@ -127,3 +127,42 @@ def test_busy_timeout_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> Non
         busy_timeout_s()
     monkeypatch.setenv("PORTALPULSE_SQLITE_BUSY_TIMEOUT_S", "2.5")
     assert busy_timeout_s() == 2.5
+
+
+def test_events_posted_while_a_cli_import_runs_are_never_500s(
+    database: str, tmp_path: Path
+) -> None:
+    """A real ``portalpulse import`` in another process holds the write lock for a while;
+    the API waits for it (busy timeout) and stores every event it acknowledges."""
+    import subprocess
+    import sys
+    from datetime import date
+
+    from metrics.demo import generate_demo
+
+    folder = tmp_path / "demo"
+    generate_demo(folder, seed=5, as_of=date(2026, 11, 22), events=60_000)
+    root = Path(__file__).resolve().parents[1]
+    with client(database) as api:
+        importing = subprocess.Popen(
+            [sys.executable, "-c", "from cli import main; main()", "import", str(folder),
+             "--db", f"sqlite:///{database}", "--workspace", "other"],
+            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        responses: list = []
+        try:
+            with ThreadPoolExecutor(4) as pool:  # keep posting until the import is over
+                while importing.poll() is None or len(responses) < 40:
+                    numbers = range(len(responses), len(responses) + 4)
+                    responses += pool.map(
+                        lambda i: api.post("/api/events", json=[event(i)]), numbers
+                    )
+        finally:
+            _, err = importing.communicate(timeout=300)
+    assert importing.returncode == 0, err.decode()
+    codes = [r.status_code for r in responses]
+    assert all(code in (200, 503) for code in codes), codes
+    assert all(r.headers.get("Retry-After") for r in responses if r.status_code == 503)
+    acknowledged = {f"ev{i}" for i, r in enumerate(responses) if r.status_code == 200}
+    assert acknowledged <= stored_events(database)
+    assert codes.count(200) >= len(codes) - 4  # the import holds the lock for seconds, not 10

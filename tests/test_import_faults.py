@@ -136,3 +136,39 @@ def test_an_import_killed_after_dropping_indexes_changes_nothing(db: Db, tmp_pat
     report = import_folder(db.engine, folder, workspace=db.workspace)
     assert report.rows["events.csv"] == 400
     assert snapshot(db.engine)["indexes"] == before["indexes"]
+
+
+def test_over_http_a_rejected_bulk_upload_leaves_the_next_one_working(
+    sqlite_db: Db, tmp_path: Path, small_bulk: None
+) -> None:
+    """The 422-then-500 sequence of issue 15 item 2 over ``POST /api/import``."""
+    import io
+    import zipfile
+
+    from fastapi.testclient import TestClient
+
+    from server import Config, create_app
+    from tests.api_support import LOCAL
+
+    def archive(files: dict[str, str]) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as zipped:
+            for name, content in files.items():
+                zipped.writestr(f"export/{name}", content)
+        return buffer.getvalue()
+
+    app = create_app(Config(database_url=sqlite_db.url))
+    before = snapshot(sqlite_db.engine)
+    bad = {"accounts.csv": "account_id,name,kind\n", "events.csv": events(400, bad_last=True)}
+    good = {
+        "accounts.csv": "account_id,name,kind\na1,Acme,customer\n",
+        "users.csv": "user_id,account_id,name\nu1,a1,Ann\n",
+        "events.csv": events(400),
+    }
+    with TestClient(app, client=LOCAL) as api:
+        rejected = api.post("/api/import", files={"files": ("bad.zip", archive(bad))})
+        assert rejected.status_code == 422
+        assert snapshot(sqlite_db.engine)["indexes"] == before["indexes"]
+        accepted = api.post("/api/import", files={"files": ("good.zip", archive(good))})
+        assert accepted.status_code == 200, accepted.text
+        assert accepted.json()["rows"]["events.csv"] == 400

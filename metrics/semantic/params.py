@@ -67,7 +67,8 @@ class FilterParams(BaseModel):
     @field_validator("status", mode="before")
     @classmethod
     def _statuses(cls, value: object) -> object:
-        return [enum_word(v) for v in cls._many(value)]  # type: ignore[union-attr]
+        many = cls._many(value)
+        return [enum_word(v) for v in many] if isinstance(many, list) else many
 
     @field_validator("account", "project", mode="before")
     @classmethod
@@ -119,7 +120,7 @@ class WindowParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    range: RangeName | None = Field(
+    range: RangeName | None = Field(  # type: ignore[valid-type]
         None, description=WINDOW_HELP["range"].format(ranges=", ".join(REGISTRY.ranges))
     )
     from_: str | None = Field(None, alias="from", description=WINDOW_HELP["from"])
