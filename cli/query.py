@@ -38,15 +38,19 @@ def register(app: typer.Typer) -> None:
 
 def query_command(
     measures: Annotated[
-        str | None,
+        list[str] | None,
         typer.Argument(
             metavar="MEASURES",
             help="Comma-separated measures: " + ", ".join(REGISTRY.measures) + ".",
         ),
     ] = None,
     by: Annotated[
-        str | None,
-        typer.Option(help="Comma-separated dimensions: " + ", ".join(REGISTRY.dimensions) + "."),
+        list[str] | None,
+        typer.Option(
+            help="Comma-separated dimensions (or --by repeated): "
+            + ", ".join(REGISTRY.dimensions)
+            + "."
+        ),
     ] = None,
     range_: RangeOption = None,
     start: FromOption = None,

@@ -215,3 +215,19 @@ def test_cli_json_is_spec_shaped(sqlite_db: Db, tmp_path: Path) -> None:
     )  # fmt: skip
     assert bad.returncode != 0 and "unknown dimension 'galaxy'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_query_parameters_as_the_cli_and_http_take_them() -> None:
+    from metrics.semantic.params import QueryParams
+
+    given = QueryParams.model_validate(
+        {"measures": "sessions", "account": ["Smith, Jones & Co", "acc_2"],
+         "status": "live,On hold", "range": "Last-Month", "asc": True}
+    )  # fmt: skip
+    assert given.account == ["Smith, Jones & Co", "acc_2"]  # a name may hold a comma
+    assert given.status == ["live", "on_hold"] and given.range == "last_month"
+    assert given.descending is False
+    with pytest.raises(ValueError, match="asc or desc, not both"):
+        QueryParams.model_validate({"measures": "sessions", "asc": True, "desc": True})
+    with pytest.raises(ValueError, match="unknown range 'fortnight'"):
+        QueryParams.model_validate({"measures": "sessions", "range": "fortnight"})

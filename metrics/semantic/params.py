@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Connection
 
 from metrics.scope import Scope, resolve_scope
@@ -67,19 +67,22 @@ class FilterParams(BaseModel):
     @field_validator("status", mode="before")
     @classmethod
     def _statuses(cls, value: object) -> object:
+        """Statuses, repeated or comma-separated (no status holds a comma), in any case."""
         many = cls._many(value)
-        return [enum_word(v) for v in many] if isinstance(many, list) else many
+        if not isinstance(many, list):
+            return many
+        return [enum_word(part) for v in many for part in v.split(",") if part.strip()]
 
     @field_validator("account", "project", mode="before")
     @classmethod
     def _many(cls, value: object) -> object:
-        """A single value or a comma-separated string is accepted for a repeatable filter."""
+        """One value or several (the parameter repeated); a name may hold commas."""
         if value is None:
             return []
         if isinstance(value, str):
             value = [value]
         if isinstance(value, list | tuple):
-            return [v.strip() for item in value for v in str(item).split(",") if v.strip()]
+            return [str(v).strip() for v in value if str(v).strip()]
         return value
 
     @field_validator("partner_type", mode="before")
@@ -174,9 +177,19 @@ class QueryParams(ScopeParams):
     )
     sort: str | None = Field(None, description="Measure to sort the rows by.")
     descending: bool = Field(True, description="Sort direction (default descending).")
+    asc: bool = Field(False, description="Sort ascending (as the CLI's --asc).")
+    desc: bool = Field(False, description="Sort descending (as the CLI's --desc).")
     limit: int | None = Field(None, ge=1, le=100_000, description="Keep the first N rows.")
 
     @field_validator("where", mode="before")
     @classmethod
     def _conditions(cls, value: object) -> object:
         return [value] if isinstance(value, str) else (value or [])
+
+    @model_validator(mode="after")
+    def _direction(self) -> QueryParams:
+        if self.asc and self.desc:
+            raise ValueError("give asc or desc, not both")
+        if self.asc or self.desc:
+            self.descending = self.desc
+        return self
