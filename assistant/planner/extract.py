@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from metrics.scope import RANGES
+from metrics.semantic.vocabulary import PROJECT_STATUSES
 
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -235,10 +236,11 @@ _FOCUS = (
     (r"\bactions?\b", "actions"),
 )
 _STATUSES = {
-    "in progress": "in_progress", "in-progress": "in_progress", "live": "live",
-    "on hold": "on_hold", "not started": "not_started", "cancelled": "cancelled",
-    "canceled": "cancelled",
+    **{spelling: status for status in PROJECT_STATUSES
+       for spelling in (status.replace("_", " "), status.replace("_", "-"))},
+    "canceled": "cancelled",  # the American spelling
 }  # fmt: skip
+"""Project statuses as people write them, from the registry's values."""
 
 
 def extract(question: str, today: date) -> Slots:
