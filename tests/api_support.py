@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from metrics.db import connect
 from metrics.demo import generate_demo
 from metrics.ingest import import_folder
 from server import Config, create_app
-from tests.conftest import write_folder
+from tests.conftest import Db, write_folder
 from web.auth import create_key
 
 AS_OF = "2026-11-22"
@@ -119,3 +121,22 @@ def build_env(root: Path, events: int = 5000) -> ApiEnv:
         globex, _ = create_key(conn, "globex", "tests")
     engine.dispose()
     return ApiEnv(url, acme, globex, root / "acme")
+
+
+def app_on(db: Db, root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[FastAPI, str]:
+    """An app (keys required) on the ``db`` fixture's backend, with the demo book in the
+    test's workspace, a small second workspace, the assistant loaded, and a key."""
+    generate_demo(root / "demo", seed=3, as_of=date.fromisoformat(AS_OF), events=800)
+    import_folder(db.engine, root / "demo", workspace=db.workspace)
+    import_folder(db.engine, write_folder(root / "other", GLOBEX), workspace=db.workspace + "x")
+    with db.engine.begin() as conn:
+        key, _ = create_key(conn, db.workspace, "tests")
+    if db.backend == "sqlite":
+        seed_assistant_store(Path(str(db.engine.url.database)))
+    else:  # the store lives in the working folder for a server database
+        seed_assistant_store(root / "template.db")
+        monkeypatch.chdir(root)
+        shutil.move(root / "template.db.chroma", root / ".portalpulse-chroma")
+    app = create_app(Config(database_url=db.url, require_keys=True))
+    assert app.state.runtime.assistant  # load the embedding model now, not in a timed request
+    return app, key

@@ -17,48 +17,24 @@ is driven with Hypothesis directly.)
 from __future__ import annotations
 
 import os
-import shutil
 from collections import Counter
-from datetime import date
 from pathlib import Path
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from metrics.demo import generate_demo
-from metrics.ingest import import_folder
-from server import Config, create_app
-from tests.api_support import AS_OF, GLOBEX, seed_assistant_store
-from tests.conftest import Db, write_folder
-from web.auth import create_key
+from tests.api_support import app_on
+from tests.conftest import Db
 
 EXAMPLES = int(os.environ.get("PORTALPULSE_FUZZ_EXAMPLES", "8"))
 SKIPPED = {("POST", "/api/ask/stream")}
 
 
-def _app(db: Db, root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[object, str]:
-    """An app on ``db`` with the demo book and a small second workspace, and a key."""
-    generate_demo(root / "demo", seed=3, as_of=date.fromisoformat(AS_OF), events=800)
-    import_folder(db.engine, root / "demo", workspace=db.workspace)
-    import_folder(db.engine, write_folder(root / "other", GLOBEX), workspace=db.workspace + "x")
-    with db.engine.begin() as conn:
-        key, _ = create_key(conn, db.workspace, "fuzz")
-    if db.backend == "sqlite":
-        seed_assistant_store(Path(db.engine.url.database))
-    else:  # the store lives in the working folder for a server database
-        seed_assistant_store(root / "template.db")
-        monkeypatch.chdir(root)
-        shutil.move(root / "template.db.chroma", root / ".portalpulse-chroma")
-    app = create_app(Config(database_url=db.url, require_keys=True))
-    assert app.state.runtime.assistant  # load the embedding model now, not in a timed request
-    return app, key
-
-
 def test_no_input_gives_a_server_error(
     db: Db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app, key = _app(db, tmp_path, monkeypatch)
+    app, key = app_on(db, tmp_path, monkeypatch)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     auth = {"Authorization": f"Bearer {key}"}
     statuses: Counter[str] = Counter()

@@ -97,3 +97,12 @@ def test_csv_cells_with_nul_or_long_ids_name_file_line_and_column(db: Db, tmp_pa
     found = {(e.file, e.line, e.column): e.message for e in rejected.value.errors}
     assert found[("accounts.csv", 3, "account_id")] == "256 characters; at most 255 allowed"
     assert "NUL" in found[("events.csv", 3, "type")]
+
+
+def test_a_lone_surrogate_is_a_422_not_a_500(api: TestClient) -> None:
+    """JSON may escape a lone surrogate (``"\\ud800"``); no database can store it."""
+    body = '[{"event_id": "e\\ud800", "user_id": "u1", "occurred_at": "2026-03-01T10:00:00Z",'
+    body += ' "type": "login"}]'
+    response = api.post("/api/events", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert "events[0].event_id: is not valid Unicode text" in response.json()["detail"]

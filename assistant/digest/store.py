@@ -21,7 +21,7 @@ SMTP and is older than the lease. Each SMTP attempt is counted in the row
 
 **Who holds a claim.** A ``sending`` row names its holder (host, pid and the
 process's start time). A run that finds a claim whose holder was a process on
-the same host that no longer runs knows nobody holds it: with 0 attempts it
+the same host (and pid namespace) that no longer runs knows nobody holds it: with 0 attempts it
 takes it at once, with attempts ≥ 1 it reports it in doubt at once. Holders on
 other hosts are judged by the lease alone.
 """
@@ -191,10 +191,20 @@ def _start_time(pid: int) -> str:
         return "-"
 
 
+def _host() -> str:
+    """This host as seen by pids: the host name and the pid namespace (two containers
+    with one host name have different namespaces; pids mean nothing across them)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").removeprefix("pid:")
+    except OSError:
+        namespace = "-"
+    return f"{socket.gethostname().replace(' ', '_')}/{namespace}"
+
+
 def process_tag() -> str:
     """This process as a claim holder: ``host pid start``."""
     pid = os.getpid()
-    return f"{socket.gethostname()} {pid} {_start_time(pid)}"
+    return f"{_host()} {pid} {_start_time(pid)}"
 
 
 def holder_gone(holder: str | None) -> bool:
@@ -204,7 +214,7 @@ def holder_gone(holder: str | None) -> bool:
         pid = int(pid_text)
     except ValueError:
         return False
-    if host != socket.gethostname():
+    if host != _host():
         return False
     try:
         os.kill(pid, 0)

@@ -14,6 +14,18 @@ from metrics.ingest.contract import FileSpec, parse_text
 NUL_MESSAGE = "contains a NUL character (\\x00), which cannot be stored"
 
 
+SURROGATE_MESSAGE = "is not valid Unicode text (it holds a lone surrogate code point)"
+
+
+def _encodable(value: str) -> bool:
+    """False for text with lone surrogates (JSON ``"\\ud800"``): no database can store it."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def max_length(spec: FileSpec, column: str) -> int | None:
     """The longest value ``column`` of ``spec`` can store (ids: 255), None if unbounded.
 
@@ -85,6 +97,11 @@ class RowValidator:
                 continue
             if "\x00" in value:
                 self.error(line, name, NUL_MESSAGE)
+                ok = False
+                values.append(None)
+                continue
+            if not value.isascii() and not _encodable(value):
+                self.error(line, name, SURROGATE_MESSAGE)
                 ok = False
                 values.append(None)
                 continue
