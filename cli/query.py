@@ -118,7 +118,7 @@ def render(result: QueryResult) -> None:
 
     """The rows as a table with a totals line; names for entities, formatted measures."""
     console.print(
-        f"[bold]{', '.join(REGISTRY.label(m) for m in result.measures)}[/]"
+        f"[bold]{', '.join(REGISTRY.measures[m].label for m in result.measures)}[/]"
         + (f" by {', '.join(result.by)}" if result.by else "")
         + f"  {_window(result)}"
         + (f"  where {' and '.join(result.where)}" if result.where else ""),
@@ -126,10 +126,11 @@ def render(result: QueryResult) -> None:
     )
     table = Table(show_footer=True)
     for dim in result.by:
-        table.add_column(REGISTRY.label(dim), footer="Total" if dim == result.by[0] else "")
+        label = REGISTRY.dimensions[dim].label
+        table.add_column(label, footer="Total" if dim == result.by[0] else "")
     for name in result.measures:
         table.add_column(
-            REGISTRY.label(name),
+            REGISTRY.measures[name].label,
             justify="right",
             footer=_value(name, result.totals.get(name)),
             no_wrap=True,

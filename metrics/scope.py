@@ -154,10 +154,11 @@ def parse_as_of(
         instant = (now or datetime.now(UTC)).astimezone(UTC)
         return instant, instant.date()
     if isinstance(value, datetime):
+        _supported(value.date(), "as_of")
         instant = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return instant, instant.date()
+        return instant, _supported(instant.date(), "as_of")
     if isinstance(value, date):
-        return _midnight(value + timedelta(days=1)), value
+        return _midnight(_supported(value, "as_of") + timedelta(days=1)), value
     text = value.strip()
     if len(text) == 10:
         try:
@@ -207,11 +208,26 @@ def explicit_window(start: str | date, end: str | date) -> Window:
 
 def _parse_day(value: str | date, label: str) -> date:
     if isinstance(value, date):
-        return value
+        return _supported(value, label)
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise ScopeError(f"{label}: {value!r} is not a date (YYYY-MM-DD)") from None
+    return _supported(day, label)
+
+
+FIRST_YEAR, LAST_YEAR = 1900, 9998
+"""Dates a scope may name: windows, their previous periods and as-of instants all stay
+inside the calendar's arithmetic (no overflow near year 1 or 9999)."""
+
+
+def _supported(day: date, label: str) -> date:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ScopeError(
+            f"{label}: {day.isoformat()} is outside the supported range "
+            f"(years {FIRST_YEAR} to {LAST_YEAR})"
+        )
+    return day
 
 
 def _unknown(what: str, value: str, choices: tuple[str, ...] | list[str]) -> str:

@@ -117,3 +117,20 @@ def test_resolve_validates_names(db: Db, tmp_path: Path) -> None:
             resolve_scope(conn, ws, status=["done"])
         with pytest.raises(ScopeError, match="either a named range or from/to"):
             resolve_scope(conn, ws, range="this_month", start="2026-03-01", end="2026-03-02")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"start": "0001-01-01", "end": "0001-01-02"}, "from: 0001-01-01 is outside the supported"),
+        ({"start": "2026-01-01", "end": "9999-12-31"}, "to: 9999-12-31 is outside the supported"),
+        ({"as_of": "9999-12-31"}, "as_of: 9999-12-31 is outside the supported range"),
+        ({"as_of": "0001-01-01T00:30:00+01:00"}, "as_of: 0001-01-01 is outside the supported"),
+    ],
+)
+def test_dates_at_the_calendars_edges_are_refused(kwargs: dict[str, str], message: str) -> None:
+    # a window, its previous period and the as-of stay inside datetime's arithmetic
+    with pytest.raises(ScopeError, match=message):
+        parse_as_of(kwargs["as_of"]) if "as_of" in kwargs else explicit_window(
+            kwargs["start"], kwargs["end"]
+        )

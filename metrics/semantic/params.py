@@ -11,7 +11,7 @@ everything below works with.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Connection
@@ -95,10 +95,16 @@ class FilterParams(BaseModel):
     def _distinct(cls, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))
 
-    def filters(self) -> dict[str, object]:
-        """The filters given, by their registry names."""
-        given = self.model_dump(include=set(REGISTRY.filters))
-        return {k: v for k, v in given.items() if v not in (None, [])}
+    def scope_filters(self) -> dict[str, Any]:
+        """The filters as :func:`metrics.scope.resolve_scope`'s keyword arguments."""
+        return {
+            "owner": self.owner,
+            "accounts": self.account,
+            "playbook": self.playbook,
+            "partner_type": self.partner_type,
+            "status": self.status,
+            "projects": self.project,
+        }
 
     def resolve_filters(self, conn: Connection, workspace_id: int) -> dict[str, object]:
         """The filters as ids (strict resolution), keyed like :class:`metrics.scope.Filters`:
@@ -106,12 +112,7 @@ class FilterParams(BaseModel):
         scope = resolve_scope(
             conn,
             workspace_id,
-            owner=self.owner,
-            accounts=self.account,
-            playbook=self.playbook,
-            partner_type=self.partner_type,
-            status=self.status,
-            projects=self.project,
+            **self.scope_filters(),
         )
         return {
             k: list(v) if isinstance(v, tuple) else v for k, v in scope.filters.as_dict().items()
@@ -152,12 +153,7 @@ class ScopeParams(WindowParams, FilterParams):
             range=self.range,
             start=self.from_,
             end=self.to,
-            owner=self.owner,
-            accounts=self.account,
-            playbook=self.playbook,
-            partner_type=self.partner_type,
-            status=self.status,
-            projects=self.project,
+            **self.scope_filters(),
             now=now,
         )
 
