@@ -218,3 +218,12 @@ def test_an_answer_marked_right_grows_the_example_index(demo, tmp_path: Path) ->
     rebuilt = Assistant(assistant.engine, assistant.settings, store_dir=tmp_path / "fresh")
     again = rebuilt.store.search_examples(question, k=1, workspace=str(ws))[0]
     assert again.source == "feedback"
+
+
+@pytest.mark.parametrize("name", ["Globex", "Umbrella Corp"])
+def test_a_name_nobody_has_is_said_to_be_unknown(demo, name: str) -> None:
+    # not a vague refusal, and not another account's profile: the name is looked up
+    result = ask(demo, f"how is {name} doing?")
+    assert result.tool_calls[0]["name"] == "get_profile"
+    assert f"no account called '{name}'" in result.answer, result.answer
+    assert result.data[0]["error"] == "not_found"

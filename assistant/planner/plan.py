@@ -218,6 +218,13 @@ class Planner:
             _generic(question, mentions), k=5, workspace=self.workspace
         )
         if matches and matches[0].tool == "get_profile" and not _refers(question, mentions):
+            unknown = _proper_name(question)
+            if unknown:
+                # "How is Globex doing?": a name nobody here has. Look it up, so the answer
+                # says it found no account called that, rather than a vague refusal.
+                return Plan(
+                    "get_profile", {"kind": "account", "name": unknown}, None, matches[0].similarity
+                )
             # "Write me a poem about onboarding" is near "status of the onboarding project",
             # but names no entity and refers to none: it is not a profile question.
             matches = [m for m in matches if m.tool != "get_profile"]
@@ -324,6 +331,33 @@ _REFERS = re.compile(
 )
 _USERS = re.compile(r"\b(users?|people|contacts|persons)\b")
 _WHICH_USERS = re.compile(r"^\s*(which|who|what)\b")
+
+
+_NAME = re.compile(r"\b[A-Z][\w&'’.-]*(?:\s+(?:of\s+|&\s+)?[A-Z][\w&'’.-]*)*")
+_NOT_NAMES = {
+    "how", "what", "who", "which", "is", "are", "was", "were", "tell", "show", "give", "can",
+    "could", "did", "does", "do", "i", "we", "our", "my", "the", "a", "an", "please", "any",
+    "and", "so", "ok", "okay", "hi", "hey", "why", "when", "where", "will", "would", "should",
+    "summarize", "summarise", "list", "find", "q1", "q2", "q3", "q4",
+    *(m.lower() for m in ("January", "February", "March", "April", "May", "June", "July",
+                          "August", "September", "October", "November", "December",
+                          "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+                          "Sunday")),
+}  # fmt: skip
+
+
+def _proper_name(question: str) -> str | None:
+    """A capitalised name in the question that is no question word, month or day."""
+    for match in _NAME.finditer(question):
+        words = match.group(0).split()
+        if match.start() == len(question) - len(question.lstrip()):
+            words = words[1:]  # the sentence's first word is capitalised anyway
+        while words and words[0].lower().strip("'’") in _NOT_NAMES:
+            words = words[1:]
+        name = " ".join(words).rstrip(".'’s").strip()
+        if name and name.lower() not in _NOT_NAMES:
+            return re.sub(r"['’]s$", "", name)
+    return None
 
 
 def _refers(question: str, mentions: list[Mention]) -> bool:
