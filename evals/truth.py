@@ -395,7 +395,8 @@ def query(
     ``value``: with no ``by``, the total of the first measure; with ``field``, that
     measure in row ``row`` (or in the row labelled ``name``; ``field: position`` is that
     row's 1-based place in the sorted rows); with ``where`` and no field, how many groups
-    match. ``names``: the rows' labels (the first ``by`` dimension) in order.
+    match. ``names``: the rows' labels (the first ``by`` dimension) in order, without the
+    unlabelled group (partner-portal activity has no project, room or resource).
     """
     try:
         spec = parse_query(measures, by, where, sort, descending, limit)
@@ -420,13 +421,14 @@ def query(
         value = result.totals.get(spec.measures[0])
     elif spec.where:
         value = len(rows)
-    names = [_label(r, dim) for r in rows] if dim else []
+    labelled = [r for r in rows if dim and _label(r, dim)]  # not the unlabelled group
+    names = [_label(r, dim) for r in labelled] if dim else []
     column = _ENTITY_NAMES.get(dim or "")
     universe = _all_names(ctx.conn, ctx.workspace_id, column) if column is not None else names
     return Truth(
         value=value,
         names=names,
-        ids=[str(r.get(dim)) for r in rows] if dim else [],
+        ids=[str(r.get(dim)) for r in labelled] if dim else [],
         universe=universe,
     )
 
