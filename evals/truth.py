@@ -394,8 +394,8 @@ def query(
 
     ``value``: with no ``by``, the total of the first measure; with ``field``, that
     measure in row ``row`` (or in the row labelled ``name``; ``field: position`` is that
-    row's 1-based place in the sorted rows); with ``where`` and no field, how many groups
-    match. ``names``: the rows' labels (the first ``by`` dimension) in order, without the
+    row's 1-based place in the sorted rows); with ``where`` and no field, how many
+    (labelled) groups match. ``names``: the rows' labels (the first ``by`` dimension) in order, without the
     unlabelled group (partner-portal activity has no project, room or resource).
     """
     try:
@@ -410,6 +410,7 @@ def query(
         if not matches:
             raise TruthError(f"query: no {dim} row labelled {name!r}")
         row = matches[0]
+    labelled = [r for r in rows if dim and _label(r, dim)]  # not the unlabelled group
     value: Any = None
     if field == "position":
         value = row + 1
@@ -420,8 +421,7 @@ def query(
     elif dim is None:
         value = result.totals.get(spec.measures[0])
     elif spec.where:
-        value = len(rows)
-    labelled = [r for r in rows if dim and _label(r, dim)]  # not the unlabelled group
+        value = len(labelled)
     names = [_label(r, dim) for r in labelled] if dim else []
     column = _ENTITY_NAMES.get(dim or "")
     universe = _all_names(ctx.conn, ctx.workspace_id, column) if column is not None else names
