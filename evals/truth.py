@@ -395,8 +395,9 @@ def query(
     ``value``: with no ``by``, the total of the first measure; with ``field``, that
     measure in row ``row`` (or in the row labelled ``name``; ``field: position`` is that
     row's 1-based place in the sorted rows); with ``where`` and no field, how many
-    (labelled) groups match. ``names``: the rows' labels (the first ``by`` dimension) in order, without the
-    unlabelled group (partner-portal activity has no project, room or resource).
+    (labelled) groups match. ``names``: the rows' labels (the first ``by`` dimension) in
+    order, without the unlabelled group (partner-portal activity has no project, room or
+    resource).
     """
     try:
         spec = parse_query(measures, by, where, sort, descending, limit)
