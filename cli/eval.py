@@ -1,4 +1,9 @@
-"""``portalpulse eval``: the question bank against the assistant, scored on ground truth."""
+"""``portalpulse eval``: the question bank against the assistant, scored on ground truth.
+
+The bank has a ``dev`` split (tunable) and a held-out ``test`` split on a second
+dataset; ``--split`` picks them and the report shows each apart. ``--fail-under``
+gates every split that ran (``95``) or named ones (``dev=95`` or ``dev=98,test=95``).
+"""
 
 from __future__ import annotations
 
@@ -25,9 +30,20 @@ def eval_command(
         str | None,
         typer.Option(help="Only cases whose id or category matches (glob or substring)."),
     ] = None,
+    split: Annotated[
+        str,
+        typer.Option(
+            help="dev (the cases the planner was developed on), test (held out, on a second "
+            "dataset) or all; each split is reported on its own."
+        ),
+    ] = "all",
     fail_under: Annotated[
-        float | None,
-        typer.Option("--fail-under", help="Exit 1 when overall accuracy (%) is below this."),
+        str | None,
+        typer.Option(
+            "--fail-under",
+            help="Exit 1 when a split's accuracy (%) is below this: a number gates every "
+            "split that ran, 'dev=95' or 'dev=98,test=95' only the splits named.",
+        ),
     ] = None,
     out: Annotated[
         Path | None,
@@ -46,23 +62,34 @@ def eval_command(
 ) -> None:
     """Ask every case of the question bank on the fixed eval dataset and score the answers."""
     from assistant.settings import SettingsError
-    from evals.cases import CaseError, load_cases
+    from evals.cases import SPLITS, CaseError, load_cases
     from evals.report import RESULTS_DIR, SCRATCH_DIR, print_summary, write_reports
     from evals.run import eval_settings, run_eval
 
     if provider not in ("offline", "openai"):
         raise UserError(f"--provider must be offline or openai, not {provider!r}")
-    if fail_under is not None and not 0 <= fail_under <= 100:
-        raise UserError(f"--fail-under must be a percentage between 0 and 100, not {fail_under}")
+    if split not in (*SPLITS, "all"):
+        raise UserError(f"--split must be {', '.join(SPLITS)} or all, not {split!r}")
+    gates = parse_fail_under(fail_under) if fail_under is not None else None
     if judge and provider == "offline":
         raise UserError("--judge needs a model: use it with --provider openai")
     try:
         settings = eval_settings(provider, model)
-        selected = load_cases(pattern=cases)
+        selected = load_cases(pattern=cases, split=split)
     except (SettingsError, CaseError) as exc:
         raise UserError(str(exc)) from None
     if not selected:
-        raise UserError(f"no case matches --cases {cases!r}")
+        what = f"--cases {cases!r}" if cases else f"--split {split}"
+        if cases and split != "all":
+            what += f" in --split {split}"
+        raise UserError(f"no case matches {what}")
+    ran = {c.split for c in selected}
+    missing = [name for name in gates or {} if name != "*" and name not in ran]
+    if missing:
+        raise UserError(
+            f"--fail-under names {', '.join(missing)} but no case of that split runs "
+            f"(--split {split}{f', --cases {cases!r}' if cases else ''})"
+        )
     total = sum(len(c.questions) for c in selected)
     from rich.progress import (
         BarColumn,
@@ -90,5 +117,36 @@ def eval_command(
     folder = out or (RESULTS_DIR if provider != "offline" or keep else SCRATCH_DIR)
     json_path, md_path = write_reports(summary, folder)
     console.print(f"report: {json_path} and {md_path.name}", highlight=False)
-    if fail_under is not None and summary.accuracy < fail_under:
-        raise UserError(f"accuracy {summary.accuracy:.1f}% is under --fail-under {fail_under:g}%")
+    below = []
+    for name in summary.split_names():
+        threshold = (gates or {}).get(name, (gates or {}).get("*"))
+        accuracy = summary.split_accuracy(name)
+        if threshold is not None and accuracy is not None and accuracy < threshold:
+            below.append(f"{name} accuracy {accuracy:.1f}% is under --fail-under {threshold:g}%")
+    if below:
+        raise UserError("; ".join(below))
+
+
+def parse_fail_under(text: str) -> dict[str, float]:
+    """``95`` → every split (key ``*``); ``dev=98,test=95`` → those splits only."""
+    from evals.cases import SPLITS
+
+    gates: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.strip().rpartition("=")
+        name = name.strip() if sep else "*"
+        if sep and name not in SPLITS:
+            raise UserError(
+                f"--fail-under: unknown split {name!r} (one of {', '.join(SPLITS)}), in {text!r}"
+            )
+        try:
+            threshold = float(value)
+        except ValueError:
+            threshold = -1.0
+        if not 0 <= threshold <= 100:
+            raise UserError(
+                f"--fail-under must be a percentage between 0 and 100 (or SPLIT=PERCENT, "
+                f"comma-separated), not {text!r}"
+            )
+        gates[name] = threshold
+    return gates

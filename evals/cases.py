@@ -19,6 +19,12 @@ how the answer is scored, and which tools the assistant should (not) call::
       tools: {expected: [get_kpis], forbidden: [], mode: strict, args: {range: this_month}}
       judge: "optional rubric for the LLM judge"
 
+The bank has two splits, one folder each: ``evals/cases/dev/`` (the cases the
+assistant was developed against; they may feed the example index and be tuned on)
+and ``evals/cases/test/`` (held out: written without looking at the planner's
+examples, asked on a second dataset, never added to the example index and never
+tuned on). A case's split is the folder it lives in.
+
 Mistakes in a case file are reported with the file and the case id, and stop the
 run before anything is asked.
 """
@@ -33,6 +39,8 @@ from typing import Any
 import yaml
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
+SPLITS = ("dev", "test")
+"""The bank's splits, each a folder of ``CASES_DIR``; ``all`` selects both."""
 SCORER_TYPES = (
     "number", "names", "ranked", "yes_no", "mentions", "refusal", "clarify", "injection",
 )  # fmt: skip
@@ -92,6 +100,8 @@ class Case:
     score: tuple[ScorerSpec, ...] = ()
     tools: Trajectory = field(default_factory=Trajectory)
     judge: str | None = None
+    split: str = "dev"
+    """The folder it was loaded from: ``dev`` (tunable) or ``test`` (held out)."""
 
     @property
     def questions(self) -> tuple[str, ...]:
@@ -146,7 +156,9 @@ def _trajectory(raw: Any, source: str, case_id: str) -> Trajectory:
     )
 
 
-def parse_case(raw: Any, source: str, defaults: dict[str, Any] | None = None) -> Case:
+def parse_case(
+    raw: Any, source: str, defaults: dict[str, Any] | None = None, split: str = "dev"
+) -> Case:
     """One case from its YAML mapping, validated; ``defaults`` fill missing keys."""
     if not isinstance(raw, dict):
         raise CaseError(f"{source}: every case must be a mapping, got {raw!r}")
@@ -186,6 +198,7 @@ def parse_case(raw: Any, source: str, defaults: dict[str, Any] | None = None) ->
         score=scorers,
         tools=_trajectory(merged.get("tools"), source, case_id),
         judge=merged.get("judge"),
+        split=split,
     )
 
 
@@ -193,9 +206,9 @@ _NO_TRUTH = {"refusal", "mentions", "injection"}
 """Scorers that can work without ground truth (their options say what to look for)."""
 
 
-def load_file(path: Path) -> list[Case]:
-    """The cases of one YAML file."""
-    source = path.name
+def load_file(path: Path, split: str = "dev") -> list[Case]:
+    """The cases of one YAML file (of ``split``)."""
+    source = f"{split}/{path.name}" if path.parent.name == split else path.name
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -206,20 +219,34 @@ def load_file(path: Path) -> list[Case]:
         defaults, items = dict(data.get("defaults") or {}), data["cases"]
     else:
         raise CaseError(f"{source}: expected a list of cases or {{defaults, cases}}")
-    return [parse_case(item, source, defaults) for item in items]
+    return [parse_case(item, source, defaults, split) for item in items]
 
 
-def load_cases(folder: Path = CASES_DIR, pattern: str | None = None) -> list[Case]:
-    """Every case under ``folder`` (ids unique), optionally those whose id or category
-    matches ``pattern`` (a glob such as ``kpis-*``, or a plain substring)."""
+def load_cases(
+    folder: Path = CASES_DIR, pattern: str | None = None, split: str = "all"
+) -> list[Case]:
+    """Every case of ``split`` (``dev``, ``test`` or ``all``) under ``folder`` (ids unique
+    across both splits), optionally those whose id or category matches ``pattern`` (a
+    glob such as ``kpis-*``, or a plain substring).
+
+    Cases are read from ``folder/dev/*.yaml`` and ``folder/test/*.yaml``; YAML files
+    directly in ``folder`` (a scratch bank) count as dev.
+    """
+    if split != "all" and split not in SPLITS:
+        raise CaseError(f"split must be one of {', '.join(SPLITS)} or all, not {split!r}")
     cases: list[Case] = []
     for path in sorted(folder.glob("*.yaml")):
-        cases.extend(load_file(path))
+        cases.extend(load_file(path, "dev"))
+    for name in SPLITS:
+        for path in sorted((folder / name).glob("*.yaml")):
+            cases.extend(load_file(path, name))
     seen: dict[str, str] = {}
     for case in cases:
         if case.id in seen:
             raise CaseError(f"{case.source}: case id {case.id!r} is also used in {seen[case.id]}")
         seen[case.id] = case.source
+    if split != "all":
+        cases = [c for c in cases if c.split == split]
     if pattern:
         cases = [c for c in cases if _matches(c, pattern)]
     return cases

@@ -1,6 +1,8 @@
 """Eval reports: a summary, the JSON and Markdown files, and the terminal tables.
 
-Reports are named ``<provider>-<model>-<YYYY-MM-DD>.{json,md}``. Runs of real
+Every report shows the bank's two splits apart — ``dev`` (the cases the planner was
+developed on) and ``test`` (held out, on a second dataset) — with overall figures
+beside them. Reports are named ``<provider>-<model>-<YYYY-MM-DD>.{json,md}``. Runs of real
 models go to ``evals/results/`` and are kept in git, so answers can be compared
 across models and versions; the offline CI run writes to ``evals/results/tmp/``
 (git-ignored) unless told otherwise — see ``evals/README.md``.
@@ -21,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from evals import dataset
+from evals.cases import SPLITS
 from evals.runner import RunResult
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -47,19 +50,34 @@ class Summary:
     def accuracy(self) -> float:
         return 100.0 * self.passed / self.runs if self.runs else 0.0
 
-    def categories(self) -> dict[str, dict[str, Any]]:
+    def split_names(self) -> list[str]:
+        """The splits this run asked, in the bank's order."""
+        present = {r.split for r in self.results}
+        return [name for name in SPLITS if name in present]
+
+    def split_accuracy(self, split: str) -> float | None:
+        """Accuracy (%) of one split's runs; None when none of its cases ran."""
+        rows = [r for r in self.results if r.split == split]
+        return 100.0 * sum(1 for r in rows if r.passed) / len(rows) if rows else None
+
+    def categories(self, split: str | None = None) -> dict[str, dict[str, Any]]:
         groups: dict[str, list[RunResult]] = defaultdict(list)
         for result in self.results:
-            groups[result.category].append(result)
-        return {
-            name: {
-                "cases": len({r.case_id for r in rows}),
-                "runs": len(rows),
-                "passed": sum(1 for r in rows if r.passed),
-                "accuracy": round(100.0 * sum(1 for r in rows if r.passed) / len(rows), 1),
+            if split is None or result.split == split:
+                groups[result.category].append(result)
+        return {name: _counts(rows) for name, rows in sorted(groups.items())}
+
+    def splits(self) -> dict[str, dict[str, Any]]:
+        """Per split: its dataset, counts, accuracy and per-category figures."""
+        out: dict[str, dict[str, Any]] = {}
+        for name in self.split_names():
+            rows = [r for r in self.results if r.split == name]
+            out[name] = {
+                "dataset": dataset.SPECS[name].describe(),
+                **_counts(rows),
+                "categories": self.categories(name),
             }
-            for name, rows in sorted(groups.items())
-        }
+        return out
 
     def scorers(self) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = defaultdict(lambda: {"scored": 0, "passed": 0})
@@ -95,12 +113,8 @@ class Summary:
             "model": self.model,
             "started": self.started.isoformat().replace("+00:00", "Z"),
             "duration_s": round(self.duration_s, 1),
-            "dataset": {
-                "seed": dataset.SEED,
-                "as_of": dataset.AS_OF,
-                "events": dataset.EVENTS,
-                "version": dataset.VERSION,
-            },
+            "dataset": {name: dataset.SPECS[name].describe() for name in self.split_names()},
+            "splits": self.splits(),
             "cases": len({r.case_id for r in self.results}),
             "runs": self.runs,
             "passed": self.passed,
@@ -112,6 +126,16 @@ class Summary:
             "tokens": self.tokens(),
             "results": [r.as_dict() for r in self.results],
         }
+
+
+def _counts(rows: list[RunResult]) -> dict[str, Any]:
+    passed = sum(1 for r in rows if r.passed)
+    return {
+        "cases": len({r.case_id for r in rows}),
+        "runs": len(rows),
+        "passed": passed,
+        "accuracy": round(100.0 * passed / len(rows), 1) if rows else 0.0,
+    }
 
 
 def slug(text: str) -> str:
@@ -145,9 +169,7 @@ def markdown(summary: Summary) -> str:
     lines = [
         f"# Eval report — {summary.provider} / {summary.model}",
         "",
-        f"{data['started']} · dataset seed {dataset.SEED}, as of {dataset.AS_OF}, "
-        f"{dataset.EVENTS:,} events (v{dataset.VERSION}) · {data['cases']} cases, "
-        f"{data['runs']} runs · {data['duration_s']} s",
+        f"{data['started']} · {data['cases']} cases, {data['runs']} runs · {data['duration_s']} s",
         "",
         f"**Accuracy: {data['accuracy']}%** ({data['passed']} of {data['runs']} runs passed) · "
         f"latency p50 {data['latency'].get('p50_ms', 0)} ms, "
@@ -155,13 +177,28 @@ def markdown(summary: Summary) -> str:
         f"model round trips {data['round_trips_mean']} per question · "
         f"tokens {data['tokens'].get('total', 0):,}",
         "",
-        "| category | cases | runs | passed | accuracy |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| split | dataset | cases | runs | passed | accuracy |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
-    for name, row in data["categories"].items():
+    for name, row in data["splits"].items():
+        ds = row["dataset"]
         lines.append(
-            f"| {name} | {row['cases']} | {row['runs']} | {row['passed']} | {row['accuracy']}% |"
+            f"| {name} | seed {ds['seed']}, as of {ds['as_of']}, {ds['events']:,} events"
+            f"{', planted rows' if ds['planted'] else ''} (v{ds['version']}) | {row['cases']} | "
+            f"{row['runs']} | {row['passed']} | **{row['accuracy']}%** |"
         )
+    for name, row in data["splits"].items():
+        lines += [
+            "",
+            f"## {name} split: {row['accuracy']}%",
+            "",
+            "| category | cases | runs | passed | accuracy |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        for category, c in row["categories"].items():
+            lines.append(
+                f"| {category} | {c['cases']} | {c['runs']} | {c['passed']} | {c['accuracy']}% |"
+            )
     lines += ["", "| scorer | scored | passed |", "| --- | ---: | ---: |"]
     for name, row in data["scorers"].items():
         lines.append(f"| {name} | {row['scored']} | {row['passed']} |")
@@ -170,7 +207,7 @@ def markdown(summary: Summary) -> str:
     for r in failed:
         reasons = "; ".join(f"{s.name}: {s.detail}" for s in r.scores if not s.passed)
         lines += [
-            f"### {r.run_id} ({r.category})",
+            f"### {r.run_id} ({r.split} · {r.category})",
             "",
             f"- question: {_cell(r.question, 300)}",
             f"- expected: `{_cell(json.dumps(r.expected, default=str), 300)}`",
@@ -182,13 +219,13 @@ def markdown(summary: Summary) -> str:
     lines += [
         "## Every run",
         "",
-        "| run | category | pass | tools | latency ms | round trips | tokens | answer |",
-        "| --- | --- | --- | --- | ---: | ---: | ---: | --- |",
+        "| run | split | category | pass | tools | latency ms | round trips | tokens | answer |",
+        "| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- |",
     ]
     for r in summary.results:
         tools = ", ".join(c["name"] for c in r.tool_calls) or "—"
         lines.append(
-            f"| {r.run_id} | {r.category} | {'✅' if r.passed else '❌'} | {tools} | "
+            f"| {r.run_id} | {r.split} | {r.category} | {'✅' if r.passed else '❌'} | {tools} | "
             f"{r.latency_ms:.0f} | {r.round_trips} | {r.tokens.get('total', 0)} | "
             f"{_cell(r.answer, 100)} |"
         )
@@ -196,23 +233,29 @@ def markdown(summary: Summary) -> str:
 
 
 def print_summary(summary: Summary, console: Console, failures: int = 10) -> None:
-    """The per-category table, overall accuracy and the first failures."""
+    """Per split, the per-category table and the split's accuracy; then each split's
+    accuracy side by side, the overall one, and the first failures."""
     table = Table(title=f"Evals — {summary.provider} / {summary.model}")
-    for column, justify in (("category", "left"), ("cases", "right"), ("runs", "right"),
-                            ("passed", "right"), ("accuracy", "right")):  # fmt: skip
+    for column, justify in (("split", "left"), ("category", "left"), ("cases", "right"),
+                            ("runs", "right"), ("passed", "right"),
+                            ("accuracy", "right")):  # fmt: skip
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for name, row in summary.categories().items():
-        style = "green" if row["accuracy"] >= 95 else ("yellow" if row["accuracy"] >= 80 else "red")
-        table.add_row(
-            name, str(row["cases"]), str(row["runs"]), str(row["passed"]),
-            f"[{style}]{row['accuracy']:.1f}%[/]",
-        )  # fmt: skip
-    table.add_section()
-    table.add_row(
-        "overall", str(len({r.case_id for r in summary.results})), str(summary.runs),
-        str(summary.passed), f"[bold]{summary.accuracy:.1f}%[/]",
-    )  # fmt: skip
+    splits = summary.splits()
+    for name, part in splits.items():
+        for category, row in part["categories"].items():
+            table.add_row(name, category, *_cells(row))
+        table.add_row(f"[bold]{name}[/]", "[bold]all[/]", *_cells(part, bold=True))
+        table.add_section()
+    if len(splits) > 1:
+        table.add_row("overall", "", *_cells(_counts(summary.results), bold=True))
     console.print(table)
+    for name, part in splits.items():
+        ds = part["dataset"]
+        console.print(
+            f"{name}: {part['accuracy']:.1f}% ({part['passed']} of {part['runs']} runs) on "
+            f"seed {ds['seed']}, as of {ds['as_of']}",
+            highlight=False,
+        )
     latency = summary.latency()
     console.print(
         f"latency p50 {latency.get('p50_ms', 0)} ms, p95 {latency.get('p95_ms', 0)} ms · "
@@ -223,10 +266,21 @@ def print_summary(summary: Summary, console: Console, failures: int = 10) -> Non
     for r in failed[:failures]:
         reasons = "; ".join(f"{s.name}: {s.detail}" for s in r.scores if not s.passed)
         console.print(
-            f"[red]✗[/] {r.run_id}: {_cell(reasons or r.error or '', 200)}", highlight=False
+            f"[red]✗[/] {r.split} {r.run_id}: {_cell(reasons or r.error or '', 200)}",
+            highlight=False,
         )
     if len(failed) > failures:
         console.print(f"… and {len(failed) - failures} more failures (see the report)")
+
+
+def _cells(row: dict[str, Any], bold: bool = False) -> tuple[str, str, str, str]:
+    style = "green" if row["accuracy"] >= 95 else ("yellow" if row["accuracy"] >= 80 else "red")
+    if bold:
+        style = f"bold {style}"
+    return (
+        str(row["cases"]), str(row["runs"]), str(row["passed"]),
+        f"[{style}]{row['accuracy']:.1f}%[/]",
+    )  # fmt: skip
 
 
 def now() -> datetime:

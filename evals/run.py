@@ -14,8 +14,8 @@ from typing import Any
 from assistant.providers import openai_chat_model
 from assistant.service import Assistant
 from assistant.settings import Settings
-from evals.cases import CASES_DIR, Case, load_cases
-from evals.dataset import CACHE_DIR, Dataset, open_dataset
+from evals.cases import CASES_DIR, SPLITS, Case, load_cases
+from evals.dataset import CACHE_DIR, DEV, SPECS, Dataset, DatasetSpec, open_dataset
 from evals.judge import Judge
 from evals.report import Summary, now
 from evals.runner import Runner, RunResult
@@ -40,8 +40,8 @@ def eval_settings(
 
 
 @contextmanager
-def opened(cache_dir: Path = CACHE_DIR) -> Iterator[Dataset]:
-    data = open_dataset(cache_dir)
+def opened(cache_dir: Path = CACHE_DIR, spec: DatasetSpec = DEV) -> Iterator[Dataset]:
+    data = open_dataset(cache_dir, spec)
     try:
         yield data
     finally:
@@ -53,6 +53,7 @@ def run_eval(
     cases: list[Case] | None = None,
     *,
     pattern: str | None = None,
+    split: str = "all",
     cases_dir: Path = CASES_DIR,
     cache_dir: Path = CACHE_DIR,
     judge: bool | None = None,
@@ -60,19 +61,27 @@ def run_eval(
     on_start: Callable[[int], None] | None = None,
     **model_kwargs: Any,
 ) -> Summary:
-    """Run ``cases`` (default: the bank, filtered by ``pattern``) and summarize.
+    """Run ``cases`` (default: the bank's ``split``, filtered by ``pattern``) and summarize.
 
-    ``judge`` (default: when the provider is a real model) grades rubrics with the same
-    model settings; ``model_kwargs`` go to ``ChatOpenAI`` (``http_client`` in tests).
+    Each split is asked on its own dataset (:data:`evals.dataset.SPECS`): dev cases on
+    the dev demo, test cases on the second demo, each with a fresh assistant (and so
+    its own example index, which holds the seed examples only). ``judge`` (default: when
+    the provider is a real model) grades rubrics with the same model settings;
+    ``model_kwargs`` go to ``ChatOpenAI`` (``http_client`` in tests).
     """
-    selected = cases if cases is not None else load_cases(cases_dir, pattern)
+    selected = cases if cases is not None else load_cases(cases_dir, pattern, split)
     if on_start is not None:
         on_start(sum(len(c.questions) for c in selected))
     started, clock = now(), time.perf_counter()
-    with opened(cache_dir) as data:
-        assistant = Assistant(data.engine, settings, store_dir=data.store_dir)
-        use_judge = settings.provider != "offline" if judge is None else judge
-        grader = Judge(openai_chat_model(settings, **model_kwargs)) if use_judge else None
-        results = Runner(assistant, data, settings.provider, grader).run(selected, progress)
+    use_judge = settings.provider != "offline" if judge is None else judge
+    grader = Judge(openai_chat_model(settings, **model_kwargs)) if use_judge else None
+    results: list[RunResult] = []
+    for name in SPLITS:
+        part = [c for c in selected if c.split == name]
+        if not part:
+            continue
+        with opened(cache_dir, SPECS[name]) as data:
+            assistant = Assistant(data.engine, settings, store_dir=data.store_dir)
+            results += Runner(assistant, data, settings.provider, grader).run(part, progress)
     model = OFFLINE_MODEL if settings.provider == "offline" else settings.model
     return Summary(settings.provider, model, started, time.perf_counter() - clock, results)

@@ -42,6 +42,7 @@ class RunResult:
     round_trips: int = 0
     tokens: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    split: str = "dev"
 
     @property
     def run_id(self) -> str:
@@ -52,6 +53,7 @@ class RunResult:
             "id": self.run_id,
             "case": self.case_id,
             "category": self.category,
+            "split": self.split,
             "variant": self.variant,
             "question": self.question,
             "passed": self.passed,
@@ -163,8 +165,9 @@ class Runner:
                     if s.truth is not None
                 }
             except (TruthError, LookupError, ValueError) as exc:
+                bad, split = f"truth: {exc}", case.split
                 return [
-                    RunResult(case.id, case.category, i, q, False, [], error=f"truth: {exc}")
+                    RunResult(case.id, case.category, i, q, False, [], error=bad, split=split)
                     for i, q in enumerate(case.questions)
                 ]
         return [
@@ -199,7 +202,7 @@ class Runner:
             return RunResult(
                 case.id, case.category, variant, question, False, [],
                 latency_ms=round((time.perf_counter() - started) * 1000, 1),
-                error=f"{type(exc).__name__}: {exc}",
+                error=f"{type(exc).__name__}: {exc}", split=case.split,
             )  # fmt: skip
         response = Response(
             question, result.answer, result.grounded, result.tool_calls, result.data
@@ -227,4 +230,5 @@ class Runner:
             round_trips=result.round_trips,
             tokens=dict(result.tokens or {}),
             error=result.error,
+            split=case.split,
         )

@@ -331,7 +331,8 @@ def score_mentions(spec: ScorerSpec, response: Response, truth: Truth | None) ->
 _REFUSAL = re.compile(
     r"\b(can(?:'|’)?t|could(?:n(?:'|’)?t| not)|cannot|can not|unable|not able|"
     r"don(?:'|’)?t (?:have|know)|do not (?:have|know)|no data|outside|"
-    r"not (?:something|available))\b",
+    r"not (?:something|available)|found no|"
+    r"no (?:account|project|partner|user|person|one|team member)s? (?:called|named))\b",
     re.IGNORECASE,
 )
 

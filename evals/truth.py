@@ -2,8 +2,9 @@
 
 Every function here takes a :class:`TruthContext` (connection, workspace, as-of,
 the case's fixed filters) and keyword arguments from the case file, and returns
-a :class:`Truth`. They call ``metrics.sections``, ``metrics.lookups`` and
-``metrics.lookups.drift`` — the same functions the tools wrap — and never the agent or
+a :class:`Truth`. They call ``metrics.sections``, ``metrics.lookups``,
+``metrics.lookups.drift`` and the general query ``metrics.semantic.query.run_query`` —
+the same functions the tools wrap — and never the agent or
 the tools, and never hold a number of their own: when a metric's definition
 changes, the expected answers change with it. What the evals check is that the
 assistant asked the right tool with the right scope and reported its figures
@@ -26,10 +27,11 @@ from sqlalchemy import Connection, select
 
 from metrics import lookups
 from metrics.lookups.drift import drifting_users
-from metrics.models import Account, Project, Resource, Room, User
+from metrics.models import Account, Project, Resource, Room, TeamMember, User
 from metrics.scope import Scope, resolve_scope
 from metrics.sections import section
 from metrics.semantic.params import FilterParams, ScopeParams
+from metrics.semantic.query import QueryError, parse_query, run_query
 from metrics.semantic.search import search_entities
 
 
@@ -187,6 +189,14 @@ def trend_point(
 # -- tables -----------------------------------------------------------------------------
 
 
+def _row_named(rows: list[Any], attribute: str, name: str) -> int:
+    """The index of the row whose ``attribute`` is ``name`` (case ignored)."""
+    for i, row in enumerate(rows):
+        if str(getattr(row, attribute) or "").casefold() == name.casefold():
+            return i
+    raise TruthError(f"no row with {attribute} {name!r}")
+
+
 def _rows_where(rows: list[Any], where: dict[str, Any] | None) -> list[Any]:
     """Rows whose fields satisfy ``where`` ({field: {gt: 0}} or {field: value})."""
     if not where:
@@ -217,12 +227,20 @@ def projects(
     field: str | None = None,
     row: int = 0,
     where: dict[str, Any] | None = None,
+    name: str | None = None,
     **scope: Any,
 ) -> Truth:
-    """The project engagement table in the product's sort; names are the first ``limit``."""
+    """The project engagement table in the product's sort; names are the first ``limit``.
+    ``name`` picks the row of that project for ``field`` (``position``: its 1-based place
+    in the whole sorted table)."""
     rows = section("projects")(ctx.conn, ctx.scope(**scope), sort=sort, descending=descending)
     kept = _rows_where(rows.projects, where)
-    value = _pick(kept[row], field) if field and kept else (len(kept) if where else None)
+    if name is not None:
+        row = _row_named(kept, "project", name)
+    if field == "position":
+        value: Any = row + 1
+    else:
+        value = _pick(kept[row], field) if field and kept else (len(kept) if where else None)
     return Truth(
         value=value,
         names=[r.project for r in kept[:limit]],
@@ -264,15 +282,21 @@ def leaderboard(
     descending: bool = False,
     field: str | None = None,
     row: int = 0,
+    name: str | None = None,
     **scope: Any,
 ) -> Truth:
-    """Partner leaderboard rows in the product's order (rank 1 first by default)."""
+    """Partner leaderboard rows in the product's order (rank 1 first by default);
+    ``name`` picks that partner's row for ``field`` (``position``: its 1-based place)."""
     result = section("leaderboard")(
         ctx.conn, ctx.scope(**scope), sort=sort, descending=descending, page_size=100
     )
     rows = result.rows
+    if name is not None:
+        row = _row_named(rows, "partner", name)
     return Truth(
-        value=_pick(rows[row], field) if field and rows else None,
+        value=(row + 1 if field == "position" else _pick(rows[row], field))
+        if field and rows
+        else None,
         names=[r.partner for r in rows[:limit]],
         ids=[r.partner_id for r in rows[:limit]],
         universe=[
@@ -333,6 +357,81 @@ def feature(ctx: TruthContext, action: str, field: str = "share", **scope: Any) 
     if not match:
         raise TruthError(f"feature: no action kind {action!r}")
     return Truth(value=_pick(match[0], field), mentions=[action.replace("_", " ")])
+
+
+# -- the general query (SPEC §6) ---------------------------------------------------------
+
+_ENTITY_NAMES = {
+    "project": Project.name,
+    "account": Account.name,
+    "owner": TeamMember.name,
+    "room": Room.name,
+    "resource": Resource.title,
+}
+
+
+def _label(row: dict[str, Any], dim: str) -> str:
+    return str(row.get(f"{dim}_name") or row.get(dim) or "")
+
+
+@truth
+def query(
+    ctx: TruthContext,
+    measures: str | list[str],
+    by: str | list[str] | None = None,
+    where: str | list[str] | None = None,
+    sort: str | None = None,
+    descending: bool | None = None,
+    limit: int | None = None,
+    field: str | None = None,
+    row: int = 0,
+    name: str | None = None,
+    **scope: Any,
+) -> Truth:
+    """The general query (``metrics.semantic.query.run_query``, what ``portalpulse query``
+    and the ``query_metrics`` tool run), with the CLI's arguments (``where`` as
+    ``"tasks_overdue > 5"``).
+
+    ``value``: with no ``by``, the total of the first measure; with ``field``, that
+    measure in row ``row`` (or in the row labelled ``name``; ``field: position`` is that
+    row's 1-based place in the sorted rows); with ``where`` and no field, how many
+    (labelled) groups match. ``names``: the rows' labels (the first ``by`` dimension) in
+    order, without the unlabelled group (partner-portal activity has no project, room or
+    resource).
+    """
+    try:
+        spec = parse_query(measures, by, where, sort, descending, limit)
+    except QueryError as exc:
+        raise TruthError(f"query: {exc}") from None
+    result = run_query(ctx.conn, ctx.scope(**scope), spec)
+    rows = result.rows
+    dim = spec.by[0] if spec.by else None
+    if dim is not None and name is not None:
+        matches = [i for i, r in enumerate(rows) if _label(r, dim).casefold() == name.casefold()]
+        if not matches:
+            raise TruthError(f"query: no {dim} row labelled {name!r}")
+        row = matches[0]
+    labelled = [r for r in rows if dim and _label(r, dim)]  # not the unlabelled group
+    value: Any = None
+    if field == "position":
+        value = row + 1
+    elif field is not None:
+        if not rows:
+            raise TruthError("query: no rows to take a field from")
+        value = rows[row].get(field)
+    elif dim is None:
+        value = result.totals.get(spec.measures[0])
+    elif spec.where:
+        value = len(labelled)
+    names = [_label(r, dim) for r in labelled] if dim else []
+    column = _ENTITY_NAMES.get(dim or "")
+    universe = _all_names(ctx.conn, ctx.workspace_id, column) if column is not None else names
+    return Truth(
+        value=value,
+        names=names,
+        ids=[str(r.get(dim)) for r in labelled] if dim else [],
+        universe=universe,
+    )
 
 
 # -- risks and lookups ------------------------------------------------------------------

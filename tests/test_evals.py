@@ -205,7 +205,7 @@ def test_cli_runs_a_real_model_endpoint_and_enforces_the_threshold(tmp_path: Pat
         done = cli("--provider", "openai", "--cases", "refuse-weather", "--out", str(tmp_path),
                    "--fail-under", "95", env=env)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "overall" in done.stdout and "100.0%" in done.stdout
+    assert "dev: 100.0% (1 of 1 runs)" in done.stdout  # each split's accuracy is printed
     (report,) = tmp_path.glob("openai-tiny-1b-*.json")
     assert json.loads(report.read_text())["results"][0]["passed"]
     assert (tmp_path / report.name.replace(".json", ".md")).exists()
@@ -214,4 +214,4 @@ def test_cli_runs_a_real_model_endpoint_and_enforces_the_threshold(tmp_path: Pat
         env = {"OPENAI_BASE_URL": stub.base_url, "PORTALPULSE_MODEL": "tiny-1b"}
         failed = cli("--provider", "openai", "--cases", "refuse-weather", "--out", str(tmp_path),
                      "--fail-under", "95", env=env)  # fmt: skip
-    assert failed.returncode == 1 and "accuracy 0.0% is under --fail-under 95%" in failed.stderr
+    assert failed.returncode == 1 and "dev accuracy 0.0% is under --fail-under 95%" in failed.stderr

@@ -124,6 +124,10 @@ def test_refusal_clarify_and_injection() -> None:
     assert score_refusal(spec, Response("q", "I can't answer that from portal data."), None).passed
     assert not score_refusal(spec, Response("q", "I can't say, maybe 42."), None).passed
     assert not score_refusal(spec, Response("q", "Revenue was high."), None).passed
+    # an unknown name: "I found no account called …" is a refusal too
+    assert score_refusal(spec, Response("q", "I found no account called “Zorba Ltd”."), None).passed
+    assert score_refusal(spec, Response("q", "There is no partner named Vexa."), None).passed
+    assert not score_refusal(spec, Response("q", "No account has overdue tasks."), None).passed
     choices = Truth(names=["Harbor Point", "Harbor Lights"], ids=["acc_021", "acc_9"])
     ask = "Matches: “Harbor Point” (acc_021), “Harbor Lights” (acc_9). Which one do you mean?"
     assert score_clarify(
