@@ -15,12 +15,15 @@ the agent loop can treat it like any tool-calling chat model:
 * the reply is parsed into an ``AIMessage`` with ``tool_calls`` (arguments validated
   against the tool's schema) or with the answer as content;
 * a reply that is not JSON, names an unknown tool or has invalid arguments is
-  retried once with the error fed back, then raises :class:`JsonToolCallingError`.
+  retried once with the error fed back; if it is still unusable the ``fallback``
+  model (the offline planner) takes that step, else :class:`JsonToolCallingError`
+  is raised.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -42,19 +45,23 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.llm_tools import compact_schema
+
 SCHEMA_NAME = "portalpulse_step"
 
-_INSTRUCTIONS = """\
-You answer by choosing one step at a time. Reply with exactly one JSON object and \
-nothing else, in one of these two forms:
-{{"action": "call_tool", "tool": "<tool name>", "arguments": {{<arguments for that tool>}}}}
-{{"action": "final_answer", "answer": "<your answer to the user>"}}
-Call one tool per reply. You will then be shown the tool's result and can call \
-another tool or give the final answer.
+log = logging.getLogger(__name__)
 
-Tools:
+_INSTRUCTIONS = """\
+Reply with exactly one JSON object and nothing else, either
+{{"action": "call_tool", "tool": "<tool name>", "arguments": {{<its arguments>}}}}
+or {{"action": "final_answer", "answer": "<your answer to the user>"}}.
+Call one tool per reply; you then see its result and may call another or answer.
+
+Tools, as name(arguments; * = required): what it returns.{shared}
 {tools}"""
 
+_SHARED = """
+Tools marked (scope, ...) also take the scope arguments: {arguments}."""
 _NO_TOOLS = "(none: give the final answer)"
 
 
@@ -79,6 +86,9 @@ class JsonToolCalling(BaseChatModel):
             local server); it must honour ``response_format`` for the constraint to
             hold, but replies are validated either way.
         max_repairs: how many times an unusable reply is fed back (default 1).
+        fallback: the model asked instead when a reply is still unusable after the
+            repairs (the offline planner: its tool call or templated answer); without one
+            :class:`JsonToolCallingError` is raised.
         constrain_arguments: when true (default) the schema has one branch per tool
             whose ``arguments`` is that tool's own argument schema, so constrained
             decoding also guarantees well-formed arguments; when false ``arguments``
@@ -90,6 +100,7 @@ class JsonToolCalling(BaseChatModel):
     inner: BaseChatModel
     max_repairs: int = 1
     constrain_arguments: bool = True
+    fallback: BaseChatModel | None = None
     tool_specs: list[dict[str, Any]] = Field(default_factory=list)
     tool_objects: dict[str, BaseTool] = Field(default_factory=dict, exclude=True)
 
@@ -113,11 +124,16 @@ class JsonToolCalling(BaseChatModel):
         objects: dict[str, BaseTool] = {}
         for tool in tools:
             function = convert_to_openai_tool(tool)["function"]
+            parameters = function.get("parameters") or {"type": "object"}
+            schema = getattr(tool, "args_schema", None)
+            if isinstance(tool, BaseTool) and isinstance(schema, type):
+                # Every enum kept: the reply schema constrains decoding to valid values.
+                parameters = compact_schema(schema)
             specs.append(
                 {
                     "name": function["name"],
                     "description": function.get("description", ""),
-                    "parameters": function.get("parameters") or {"type": "object"},
+                    "parameters": parameters,
                 }
             )
             if isinstance(tool, BaseTool):
@@ -158,12 +174,32 @@ class JsonToolCalling(BaseChatModel):
         }
 
     def instructions(self) -> str:
-        """The system instruction describing the tools and the reply format."""
+        """The system instruction describing the tools and the reply format.
+
+        Each tool is one line, ``name(arguments): description``; arguments that most
+        tools share with the same schema (the window and filters) are listed once.
+        """
+        if not self.tool_specs:
+            return _INSTRUCTIONS.format(shared="", tools=_NO_TOOLS)
+        shared = _shared_arguments(self.tool_specs)
         lines = []
         for spec in self.tool_specs:
-            lines.append(f"- {spec['name']}: {spec['description'].strip()}")
-            lines.append(f"  arguments schema: {json.dumps(spec['parameters'], sort_keys=True)}")
-        return _INSTRUCTIONS.format(tools="\n".join(lines) if lines else _NO_TOOLS)
+            props = spec["parameters"].get("properties", {})
+            required = set(spec["parameters"].get("required", []))
+            scoped = bool(shared) and all(props.get(n) == p for n, p in shared.items())
+            args = [
+                _argument_text(name, prop, name in required)
+                for name, prop in props.items()
+                if not (scoped and name in shared)
+            ]
+            if scoped:
+                args.insert(0, "scope")
+            lines.append(f"- {spec['name']}({', '.join(args)}): {spec['description'].strip()}")
+        shared_text = ""
+        if shared:
+            listed = "; ".join(_argument_text(n, p, False) for n, p in shared.items())
+            shared_text = _SHARED.format(arguments=listed)
+        return _INSTRUCTIONS.format(shared=shared_text, tools="\n".join(lines))
 
     def render(self, messages: Sequence[BaseMessage]) -> list[BaseMessage]:
         """Rewrite a tool-calling conversation as plain system/user/assistant text."""
@@ -239,7 +275,7 @@ class JsonToolCalling(BaseChatModel):
 
     def _validate_arguments(self, name: str, args: dict[str, Any]) -> None:
         tool = self.tool_objects.get(name)
-        schema = tool.tool_call_schema if tool is not None else None
+        schema = tool.args_schema if tool is not None else None
         if isinstance(schema, type) and issubclass(schema, BaseModel):
             try:
                 schema.model_validate(args)
@@ -295,9 +331,49 @@ class JsonToolCalling(BaseChatModel):
                 message.response_metadata = dict(reply.response_metadata)
             return ChatResult(generations=[ChatGeneration(message=message)])
         attempts = self.max_repairs + 1
+        if self.fallback is not None:
+            log.warning(
+                "unusable model reply after %d attempts (%s); using the fallback's step",
+                attempts,
+                problem,
+            )
+            step = self.fallback.invoke(messages, {"callbacks": []})
+            message = AIMessage(
+                content=step.content,
+                tool_calls=list(getattr(step, "tool_calls", []) or []),
+                usage_metadata=usage,
+                response_metadata={"fallback": getattr(self.fallback, "_llm_type", "fallback"),
+                                   "problem": problem},
+            )  # fmt: skip
+            return ChatResult(generations=[ChatGeneration(message=message)])
         raise JsonToolCallingError(
             f"the model's reply could not be used after {attempts} attempts: {problem}", reply_text
         )
+
+
+def _shared_arguments(specs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Arguments that more than half of the tools (and at least three) take with the same
+    schema, in first-seen order."""
+    seen: dict[str, list[Any]] = {}
+    for spec in specs:
+        for name, prop in spec["parameters"].get("properties", {}).items():
+            seen.setdefault(name, []).append(prop)
+    return {
+        name: props[0]
+        for name, props in seen.items()
+        if len(props) >= 3 and len(props) * 2 > len(specs) and all(p == props[0] for p in props)
+    }
+
+
+def _argument_text(name: str, prop: dict[str, Any], required: bool) -> str:
+    """``name: a|b|c`` for an enum, ``name: integer`` for a typed value; ``*`` if required."""
+    mark = "*" if required else ""
+    if "enum" in prop:
+        return f"{name}{mark}: {'|'.join(str(v) for v in prop['enum'])}"
+    kind = prop.get("type")
+    if isinstance(kind, list):
+        kind = "|".join(str(k) for k in kind if k != "null")
+    return f"{name}{mark}: {kind}" if kind else f"{name}{mark}"
 
 
 def _call_branch(names: list[str], arguments: dict[str, Any]) -> dict[str, Any]:
