@@ -26,6 +26,10 @@ def eval_command(
         str | None,
         typer.Option(help="Only cases whose id or category matches (glob or substring)."),
     ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(help="Only N cases spread evenly over the bank (for slow local models)."),
+    ] = None,
     fail_under: Annotated[
         float | None,
         typer.Option("--fail-under", help="Exit 1 when overall accuracy (%) is below this."),
@@ -47,7 +51,7 @@ def eval_command(
 ) -> None:
     """Ask every case of the question bank on the fixed eval dataset and score the answers."""
     from assistant.settings import SettingsError
-    from evals.cases import CaseError, load_cases
+    from evals.cases import CaseError, load_cases, sample_cases
     from evals.report import RESULTS_DIR, SCRATCH_DIR, print_summary, write_reports
     from evals.run import eval_settings, run_eval
 
@@ -60,6 +64,8 @@ def eval_command(
     try:
         settings = eval_settings(provider, model)
         selected = load_cases(pattern=cases)
+        if sample is not None:
+            selected = sample_cases(selected, sample)
     except (SettingsError, CaseError) as exc:
         raise UserError(str(exc)) from None
     if not selected:

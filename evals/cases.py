@@ -229,3 +229,14 @@ def _matches(case: Case, pattern: str) -> bool:
     if any(ch in pattern for ch in "*?["):
         return fnmatch.fnmatch(case.id, pattern) or fnmatch.fnmatch(case.category, pattern)
     return pattern in case.id or pattern == case.category
+
+
+def sample_cases(cases: list[Case], count: int) -> list[Case]:
+    """``count`` cases spread evenly over ``cases`` (every k-th, in bank order), so a slow
+    model is measured on every area of the bank; all of them when ``count`` is larger."""
+    if count <= 0:
+        raise CaseError(f"--sample must be a positive number of cases, not {count}")
+    if count >= len(cases):
+        return list(cases)
+    step = len(cases) / count
+    return [cases[int(i * step)] for i in range(count)]

@@ -147,7 +147,9 @@ def main() -> None:
     parser.add_argument("command", choices=["fetch", "serve", "start", "stop"])
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--ctx", type=int, default=8192)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="1 is fastest on a busy 2-core machine"
+    )
     options = parser.parse_args()
     if options.command == "fetch":
         fetch()

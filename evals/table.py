@@ -1,0 +1,57 @@
+"""The per-model table of ``evals/README.md``, from the kept JSON reports.
+
+    .venv/bin/python -m evals.table [REPORT.json ...]    # default: evals/results/*.json
+
+One row per report: accuracy, checks passed (``grounded``/``covered`` re-checked by
+the scorers), model round trips per question (mean and max), tokens per question
+and latency p50/p99.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from evals.report import RESULTS_DIR
+
+HEADER = (
+    "| provider | model | date | cases | runs | accuracy | checks passed | round trips "
+    "(mean / max) | tokens per question | p50 latency | p99 latency |\n"
+    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+)
+
+
+def _seconds(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def row(report: dict[str, Any]) -> str:
+    """One Markdown row for a report written by :func:`evals.report.write_reports`."""
+    r = report["model_row"]
+    return (
+        f"| {r['provider']} | {r['model']} | {r['date']} | {r['cases']} | {r['runs']} | "
+        f"{r['accuracy']}% | {r['checks_passed']}% | {r['round_trips']} / {r['round_trips_max']} "
+        f"| {r['tokens_per_question']:,} | {_seconds(r['p50_ms'])} | {_seconds(r['p99_ms'])} |"
+    )
+
+
+def table(paths: list[Path]) -> str:
+    """The Markdown table of the reports at ``paths`` (those without a model row skipped)."""
+    lines = [HEADER]
+    for path in paths:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        if "model_row" in report:
+            lines.append(row(report))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    paths = [Path(a) for a in args] or sorted(RESULTS_DIR.glob("*.json"))
+    print(table(paths))
+
+
+if __name__ == "__main__":
+    main()
