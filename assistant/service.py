@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from pydantic import ValidationError
 from sqlalchemy import Engine, select
 
 from assistant.agent import Agent, AgentError, AgentRun
@@ -36,7 +37,8 @@ from assistant.providers import chat_model
 from assistant.settings import Settings, load_settings
 from assistant.vectorstore import Example, GlossaryEntry, VectorStore
 from metrics.models import Feedback
-from metrics.scope import parse_as_of
+from metrics.scope import ScopeError, parse_as_of
+from metrics.semantic.params import FilterParams
 from tools import ToolContext, build_tools
 from tools.glossary import entries as glossary_entries
 
@@ -188,6 +190,21 @@ class Assistant:
             glossary=glossary_entries(),
         )
 
+    def fixed_filters(self, workspace_id: int, filters: dict[str, Any] | None) -> dict[str, Any]:
+        """The caller's filters (names or ids, SPEC §3's names) as ids, resolved once and
+        strictly here at the boundary; tools only ever compare ids. Raises
+        :class:`QuestionError` naming an unknown filter value."""
+        if not filters:
+            return {}
+        try:
+            params = FilterParams.model_validate(filters)
+            with self.engine.connect() as conn:
+                return params.resolve_filters(conn, workspace_id)
+        except ValidationError as exc:
+            raise QuestionError(f"filters: {exc.errors()[0]['msg']}") from None
+        except ScopeError as exc:
+            raise QuestionError(f"filters: {exc}") from None
+
     # -- one question ------------------------------------------------------------------
 
     def ask(
@@ -241,6 +258,7 @@ class Assistant:
             raise QuestionError("the question is empty")
         if len(text) > MAX_QUESTION:
             raise QuestionError(f"the question is longer than {MAX_QUESTION} characters")
+        fixed = self.fixed_filters(workspace_id, filters)  # before anything is stored
         if conversation_id is None:
             conversation_id = self.memory.start(workspace_id, text)
         history = self.memory.history(workspace_id, conversation_id)
@@ -253,7 +271,6 @@ class Assistant:
                 return
         parse_as_of(as_of)  # a bad as_of fails here, before anything is stored
         settings = self.settings if provider is None else self.settings.replace(provider=provider)
-        fixed = dict(filters or {})
         self._sync_entities(workspace_id)
         agent = self._agent(settings, workspace_id, as_of, fixed)
         run: AgentRun | None = None

@@ -23,13 +23,12 @@ import subprocess
 import sys
 import time
 from datetime import date
-from itertools import groupby
-from operator import itemgetter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.duck import connect_events, sessions_table  # noqa: E402
 from metrics.db import connect, workspace_id  # noqa: E402
 from metrics.demo import generate_demo  # noqa: E402
 from metrics.scope import resolve_scope  # noqa: E402
@@ -88,63 +87,23 @@ def our_kpis(url: str) -> dict[str, object]:
     return values
 
 
-def split_at_cap(times: list[int]) -> list[tuple[int, int]]:
-    """Sessions of one 30-minute-gap group: a new one at 4 h after the current one's start."""
-    out: list[tuple[int, int]] = []
-    start = last = times[0]
-    for t in times[1:]:
-        if t - start >= 14_400_000:
-            out.append((start, last))
-            start = t
-        last = t
-    out.append((start, last))
-    return out
-
-
 def duckdb_kpis(folder: Path) -> tuple[dict[str, object], float]:
     """The KPI cards for last_30_days from the raw CSVs, sessionized in DuckDB."""
-    import duckdb
-
     started = time.perf_counter()
     start = "2026-10-24 00:00:00+00"
     end = "2026-11-23 00:00:00+00"
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(
-        f"""CREATE TABLE ev AS SELECT user_id, coalesce(project_id, '') AS project_id,
-        epoch_ms(occurred_at::TIMESTAMPTZ) AS t, event_id, type
-        FROM read_csv('{folder / "events.csv"}', header=true, all_varchar=true)"""
-    )
+    con = connect_events(folder)
     flows = con.execute(
         f"""SELECT count(*) FILTER (WHERE type = 'login'),
         count(*) FILTER (WHERE type = 'page_view'),
         count(*) FILTER (WHERE type = 'action') FROM ev
         WHERE t >= epoch_ms(TIMESTAMPTZ '{start}') AND t < epoch_ms(TIMESTAMPTZ '{end}')"""
     ).fetchone()
-    con.execute(
-        """CREATE TABLE grouped AS SELECT *, sum(new) OVER (PARTITION BY user_id, project_id
-        ORDER BY t, event_id ROWS UNBOUNDED PRECEDING) AS g FROM (
-          SELECT *, CASE WHEN t - lag(t) OVER w <= 1800000 THEN 0 ELSE 1 END AS new
-          FROM ev WINDOW w AS (PARTITION BY user_id, project_id ORDER BY t, event_id))"""
-    )
-    groups = con.execute(
-        """SELECT user_id, project_id, g, min(t) AS s, max(t) AS e FROM grouped
-        GROUP BY ALL"""
-    ).fetchall()
-    long_keys = {(u, p, g) for u, p, g, s, e in groups if e - s >= 14_400_000}
-    sessions = [(u, s, e) for u, p, g, s, e in groups if (u, p, g) not in long_keys]
-    if long_keys:
-        rows = con.execute(
-            """SELECT user_id, project_id, g, t FROM grouped
-            WHERE (user_id, project_id, g) IN (SELECT user_id, project_id, g FROM grouped
-              GROUP BY ALL HAVING max(t) - min(t) >= 14400000)
-            ORDER BY user_id, project_id, g, t, event_id"""
-        ).fetchall()
-        for (user, _project, _group), items in groupby(rows, key=itemgetter(0, 1, 2)):
-            sessions += [(user, s, e) for s, e in split_at_cap([r[3] for r in items])]
-    lo = con.execute(f"SELECT epoch_ms(TIMESTAMPTZ '{start}')").fetchone()[0]
-    hi = con.execute(f"SELECT epoch_ms(TIMESTAMPTZ '{end}')").fetchone()[0]
-    inside = [(u, s, e) for u, s, e in sessions if lo <= s < hi]
+    sessions_table(con)
+    count, total_ms, users = con.execute(
+        f"""SELECT count(*), sum(e - s), count(DISTINCT user_id) FROM sess
+        WHERE s >= epoch_ms(TIMESTAMPTZ '{start}') AND s < epoch_ms(TIMESTAMPTZ '{end}')"""
+    ).fetchone()
     invites = con.execute(
         f"""SELECT count(*) FROM read_csv('{folder / "invites.csv"}', header=true, all_varchar=true)
         WHERE sent_at::TIMESTAMPTZ >= TIMESTAMPTZ '{start}'
@@ -157,14 +116,13 @@ def duckdb_kpis(folder: Path) -> tuple[dict[str, object], float]:
         AND completed_at::TIMESTAMPTZ < TIMESTAMPTZ '{end}'"""
     ).fetchone()[0]
     seconds = time.perf_counter() - started
-    total_ms = sum(e - s for _, s, e in inside)
     values = {
         "invites_sent": invites,
         "logins": flows[0],
-        "sessions": len(inside),
+        "sessions": count,
         "tasks_completed": tasks,
-        "avg_session_seconds": round(total_ms / len(inside) / 1000, 1) if inside else None,
-        "unique_users": len({u for u, _, _ in inside}),
+        "avg_session_seconds": round(int(total_ms) / count / 1000, 1) if count else None,
+        "unique_users": users,
         "page_views": flows[1],
         "actions": flows[2],
     }

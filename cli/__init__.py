@@ -11,7 +11,7 @@ import sys
 import typer
 
 import cli.eval
-from cli import ask, data, digest, keys, metrics, serve
+from cli import ask, data, digest, keys, metrics, query, serve
 from cli.common import run_app
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 data.register(app)
 metrics.register(app)
+query.register(app)
 ask.register(app)
 serve.register(app)
 keys.register(app)

@@ -8,13 +8,13 @@
   :func:`user_profile` — everything about one entity in one answer, built from the
   sections (KPI cards, risks) over a scope narrowed to that entity.
 
-Unknown ids raise :class:`NotFoundError` (a :class:`LookupError`); an entity excluded by
-the scope's other filters raises :class:`OutOfScopeError`.
+Unknown ids, and entities excluded by the scope's other filters, raise the resolver's
+:class:`~metrics.semantic.resolve.ResolveError` (``kind`` ``not_found`` or ``out_of_scope``).
 """
 
 from __future__ import annotations
 
-from metrics.lookups_base import NotFoundError, OutOfScopeError, narrow, resolve_id
+from metrics.lookups_base import narrow, resolve_id
 from metrics.lookups_never import (
     AccountCount,
     NeverLoggedIn,
@@ -33,6 +33,7 @@ from metrics.lookups_profiles import (
 )
 from metrics.lookups_search import KINDS, EntityMatch, search_entities
 from metrics.lookups_user import UserPortal, UserProfile, UserTasks, user_profile
+from metrics.semantic.resolve import ResolveError
 
 __all__ = [
     "KINDS",
@@ -41,11 +42,10 @@ __all__ = [
     "EntityMatch",
     "NeverLoggedIn",
     "NeverLoggedInRow",
-    "NotFoundError",
-    "OutOfScopeError",
     "PartnerProfile",
     "ProjectCount",
     "ProjectProfile",
+    "ResolveError",
     "TaskCounts",
     "UserPortal",
     "UserProfile",

@@ -1,21 +1,27 @@
-"""What the lookups share: their errors, narrowing a scope to one entity, id resolution."""
+"""What the lookups share: their errors, narrowing a scope to one entity, id resolution.
+
+Errors are the resolver's one :class:`~metrics.semantic.resolve.ResolveError`, whose
+``kind`` says ``not_found`` or ``out_of_scope``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
-from metrics.models import Account, Project, TeamMember, User
 from metrics.scope import Scope
+from metrics.semantic.resolve import EntityKind, ResolveError, resolve_entity
 
 
-class NotFoundError(LookupError):
-    """An id (or exact name) that names nothing in the workspace; the message says which."""
+def not_found(what: str, value: str, message: str) -> ResolveError:
+    """An id that names nothing (of that kind) in the workspace."""
+    return ResolveError("not_found", what, value, message=message)
 
 
-class OutOfScopeError(LookupError):
+def out_of_scope(what: str, value: str, message: str) -> ResolveError:
     """An entity that exists but is excluded by the scope's other filters."""
+    return ResolveError("out_of_scope", what, value, message=message)
 
 
 def narrow(scope: Scope, **filters: object) -> Scope:
@@ -23,32 +29,9 @@ def narrow(scope: Scope, **filters: object) -> Scope:
     return replace(scope, filters=replace(scope.filters, **filters))
 
 
-_TABLES = {
-    "project": (Project, Project.project_id),
-    "account": (Account, Account.account_id),
-    "user": (User, User.user_id),
-    "member": (TeamMember, TeamMember.member_id),
-}
+def resolve_id(conn: Connection, workspace_id: int, what: EntityKind, value: str) -> str:
+    """The id of a project/account/user/member given its id or name (strict resolution).
 
-
-def resolve_id(conn: Connection, workspace_id: int, what: str, value: str) -> str:
-    """The id of a project/account/user/member given its id or exact (case-insensitive) name.
-
-    Raises :class:`NotFoundError` naming what was not found, or when a name is ambiguous.
+    Raises :class:`ResolveError` (not found, or ambiguous) naming what was not found.
     """
-    model, key = _TABLES[what]
-    text = value.strip()
-    rows = conn.execute(
-        select(key).where(
-            model.workspace_id == workspace_id,
-            (key == text) | (func.lower(model.name) == text.lower()),
-        )
-    ).all()
-    ids = sorted({r[0] for r in rows})
-    if text in ids:
-        return text
-    if len(ids) == 1:
-        return ids[0]
-    if ids:
-        raise NotFoundError(f"{what} {value!r} is ambiguous: it names {', '.join(ids)}")
-    raise NotFoundError(f"no {what} with id or name {value!r} in this workspace")
+    return resolve_entity(conn, workspace_id, what, value, strict=True)

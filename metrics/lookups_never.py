@@ -86,7 +86,7 @@ def never_logged_in(
 
     ``project`` (id or exact name) keeps invites to that project; ``account`` keeps users
     of that account; ``kind`` "customer" keeps project portals, "partner" the partner
-    portal. Unknown project or account → :class:`metrics.lookups_base.NotFoundError`.
+    portal. Unknown project or account → :class:`~metrics.semantic.resolve.ResolveError`.
     """
     ws = scope.workspace_id
     conditions = []

@@ -5,8 +5,8 @@ other filters kept) and reuses the sections: KPI cards from
 :func:`metrics.sections.kpis.values`, health and signals from
 :func:`metrics.sections.risks.compute`. State figures (invited, logged in, last visit,
 tasks) are taken at the scope's ``until``; risk signals at ``as_of`` like the risks
-section. Unknown ids raise :class:`NotFoundError`; an entity that the scope's other
-filters exclude raises :class:`OutOfScopeError`.
+section. Unknown ids raise :class:`ResolveError` of kind ``not_found``; an entity that the
+scope's other filters exclude, of kind ``out_of_scope``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pydantic import BaseModel
 from sqlalchemy import Connection, and_, func, select
 
-from metrics.lookups_base import NotFoundError, OutOfScopeError, narrow
+from metrics.lookups_base import narrow, not_found, out_of_scope
 from metrics.models import PARTNER_PORTAL, Account, Project, Session, Task, TeamMember, User
 from metrics.query import (
     PROJECT_OWNER,
@@ -195,12 +195,16 @@ def project_profile(conn: Connection, scope: Scope, project_id: str) -> ProjectP
         .where(Project.workspace_id == ws, Project.project_id == project_id)
     ).first()
     if row is None:
-        raise NotFoundError(f"no project with id {project_id!r} in this workspace")
+        raise not_found(
+            "project", project_id, f"no project with id {project_id!r} in this workspace"
+        )
     narrowed = narrow(scope, projects=(project_id,))
     if conn.scalar(projects_select(narrowed)) is None:
-        raise OutOfScopeError(
+        raise out_of_scope(
+            "project",
+            project_id,
             f"project {project_id!r} ({row[1]}) is outside the current filters "
-            f"{scope.filters.as_dict()}; drop them to see it"
+            f"{scope.filters.as_dict()}; drop them to see it",
         )
     invited, logged_in, waiting = _invites(invite_pairs(conn, narrowed, scope.until))
     found = risks.compute(conn, narrowed)
@@ -255,16 +259,22 @@ def _account(
     ).first()
     if row is None:
         what = "partner account" if partner_only else "account"
-        raise NotFoundError(f"no {what} with id {account_id!r} in this workspace")
+        raise not_found(
+            "account", account_id, f"no {what} with id {account_id!r} in this workspace"
+        )
     if partner_only and row[2] != "partner":
-        raise NotFoundError(f"account {account_id!r} ({row[1]}) is a customer, not a partner")
+        raise not_found(
+            "partner", account_id, f"account {account_id!r} ({row[1]}) is a customer, not a partner"
+        )
     narrowed = narrow(scope, accounts=(account_id,))
     others = narrow(scope, accounts=()).filters
     covered = conn.scalar(projects_select(narrowed)) or conn.scalar(partners_select(narrowed))
     if not others.empty and covered is None:
-        raise OutOfScopeError(
+        raise out_of_scope(
+            "account",
+            account_id,
             f"account {account_id!r} ({row[1]}) is outside the current filters "
-            f"{others.as_dict()}; drop them to see it"
+            f"{others.as_dict()}; drop them to see it",
         )
     users = conn.scalar(
         select(func.count()).where(User.workspace_id == ws, User.account_id == account_id)

@@ -13,7 +13,7 @@ from datetime import datetime
 from pydantic import BaseModel
 from sqlalchemy import Connection, and_, case, func, literal, select
 
-from metrics.lookups_base import NotFoundError
+from metrics.lookups_base import not_found
 from metrics.models import (
     Account,
     Event,
@@ -209,7 +209,7 @@ def user_profile(conn: Connection, scope: Scope, user_id: str) -> UserProfile:
         .where(User.workspace_id == ws, User.user_id == user_id)
     ).first()
     if row is None:
-        raise NotFoundError(f"no user with id {user_id!r} in this workspace")
+        raise not_found("user", user_id, f"no user with id {user_id!r} in this workspace")
     facts = _portal_facts(conn, scope, user_id)
     names = dict(
         conn.execute(

@@ -18,28 +18,16 @@ import difflib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
+from metrics.errors import ScopeError
 from metrics.ingest.contract import PARTNER_TYPES, PROJECT_STATUSES
-from metrics.models import Account, Project, TeamMember
+from metrics.semantic.resolve import EntityKind, playbooks, resolve_entity, resolve_value
+from metrics.semantic.vocabulary import REGISTRY
 
-RANGES = (
-    "last_7_days",
-    "last_14_days",
-    "last_30_days",
-    "last_90_days",
-    "this_month",
-    "this_quarter",
-    "this_year",
-    "last_month",
-    "last_quarter",
-    "last_year",
-)
+RANGES = tuple(REGISTRY.ranges)
+"""The named ranges, as declared in the semantic registry."""
 DEFAULT_RANGE = "last_30_days"
-
-
-class ScopeError(ValueError):
-    """Input that does not describe a scope; the message says what and where."""
 
 
 @dataclass(frozen=True)
@@ -266,75 +254,26 @@ def resolve_scope(
             raise ScopeError(_unknown("range", name, RANGES))
         window = named_window(name, day)
     filters = Filters(
-        owner=_resolve_member(conn, workspace_id, owner) if owner else None,
-        accounts=tuple(_resolve(conn, workspace_id, Account, "account", a) for a in accounts),
+        owner=_resolve(conn, workspace_id, "member", owner) if owner else None,
+        accounts=tuple(dict.fromkeys(_resolve(conn, workspace_id, "account", a) for a in accounts)),
         playbook=_resolve_playbook(conn, workspace_id, playbook) if playbook else None,
         partner_type=_enum("partner_type", partner_type, PARTNER_TYPES) if partner_type else None,
         status=tuple(_enum("status", s, PROJECT_STATUSES) for s in status),
-        projects=tuple(_resolve(conn, workspace_id, Project, "project", p) for p in projects),
-        team=tuple(dict.fromkeys(_resolve_member(conn, workspace_id, m) for m in team)),
+        projects=tuple(dict.fromkeys(_resolve(conn, workspace_id, "project", p) for p in projects)),
+        team=tuple(dict.fromkeys(_resolve(conn, workspace_id, "member", m) for m in team)),
     )
     return Scope(workspace_id, instant, window, filters, day)
 
 
 def _enum(what: str, value: str, allowed: tuple[str, ...]) -> str:
-    normalized = value.strip().lower().replace(" ", "_").replace("-", "_")
-    if normalized not in allowed:
-        raise ScopeError(_unknown(what, value, allowed))
-    return normalized
+    return resolve_value(what, value.replace("-", "_"), allowed)
 
 
-def _resolve(conn: Connection, workspace_id: int, model: type, what: str, value: str) -> str:
-    """An id, or an exact (case-insensitive) name, of an account or project."""
-    table = model.__table__
-    key = table.c[f"{what}_id"]
-    text = value.strip()
-    rows = conn.execute(
-        select(key, table.c.name).where(
-            table.c.workspace_id == workspace_id,
-            (key == text) | (func.lower(table.c.name) == text.lower()),
-        )
-    ).all()
-    ids = {r[0] for r in rows}
-    if text in ids:
-        return text
-    if len(ids) == 1:
-        return ids.pop()
-    if len(ids) > 1:
-        raise ScopeError(f"{what} {value!r} is ambiguous: {', '.join(sorted(ids))}")
-    names = conn.scalars(select(table.c.name).where(table.c.workspace_id == workspace_id)).all()
-    raise ScopeError(_unknown(what, value, names))
-
-
-def _resolve_member(conn: Connection, workspace_id: int, value: str) -> str:
-    text = value.strip()
-    rows = conn.execute(
-        select(TeamMember.member_id, TeamMember.name, TeamMember.email).where(
-            TeamMember.workspace_id == workspace_id
-        )
-    ).all()
-    if text in {r[0] for r in rows}:
-        return text
-    matches = [
-        r[0]
-        for r in rows
-        if text.lower() in {r[1].lower(), (r[2] or "").lower()}
-        or text.lower() == r[1].split()[0].lower()
-    ]
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        raise ScopeError(f"owner {value!r} is ambiguous: {', '.join(sorted(matches))}")
-    raise ScopeError(_unknown("owner", value, [r[1] for r in rows]))
+def _resolve(conn: Connection, workspace_id: int, what: EntityKind, value: str) -> str:
+    """An id, or a name of an account, project or team member (strict: no fuzzy guess)."""
+    label = "owner" if what == "member" else what
+    return resolve_entity(conn, workspace_id, what, value, strict=True, label=label)
 
 
 def _resolve_playbook(conn: Connection, workspace_id: int, value: str) -> str:
-    known = conn.scalars(
-        select(Project.playbook)
-        .where(Project.workspace_id == workspace_id, Project.playbook.is_not(None))
-        .distinct()
-    ).all()
-    for playbook in known:
-        if playbook.lower() == value.strip().lower():
-            return playbook
-    raise ScopeError(_unknown("playbook", value, sorted(known)))
+    return resolve_value("playbook", value, playbooks(conn, workspace_id))

@@ -67,7 +67,7 @@ def test_never_logged_in_overall_project_account_kind(db: Db, tmp_path: Path) ->
         acme = lookups.never_logged_in(conn, scope, account="acme", kind="customer")
         assert [r.user_id for r in acme.rows] == ["u3", "u2"]
 
-        with pytest.raises(lookups.NotFoundError, match="no project with id or name 'nope'"):
+        with pytest.raises(lookups.ResolveError, match="no project called 'nope'"):
             lookups.never_logged_in(conn, scope, project="nope")
         with pytest.raises(LookupError, match="account"):
             lookups.never_logged_in(conn, scope, account="Initech")
@@ -218,10 +218,11 @@ def test_project_profile(db: Db, tmp_path: Path) -> None:
             ("overdue_tasks", "p1"),
             ("unassigned_tasks", "p1"),
         ]
-        with pytest.raises(lookups.NotFoundError, match="no project with id 'p9'"):
+        with pytest.raises(lookups.ResolveError, match="no project with id 'p9'"):
             lookups.project_profile(conn, scope, "p9")
-        with pytest.raises(lookups.OutOfScopeError, match="outside the current filters"):
+        with pytest.raises(lookups.ResolveError, match="outside the current filters") as caught:
             lookups.project_profile(conn, _scope(conn, db, owner="tm2"), "p1")
+        assert caught.value.kind == "out_of_scope"
 
 
 def test_account_and_partner_profiles(db: Db, tmp_path: Path) -> None:
@@ -237,9 +238,9 @@ def test_account_and_partner_profiles(db: Db, tmp_path: Path) -> None:
         assert acme.last_visit == datetime(2026, 3, 29, 15, tzinfo=UTC)  # Bob on p3
         assert acme.tasks.model_dump() == {"open": 4, "overdue": 2, "unassigned": 1, "due": 4}
         assert acme.kpis.sessions == 3
-        with pytest.raises(lookups.NotFoundError, match="is a customer, not a partner"):
+        with pytest.raises(lookups.ResolveError, match="is a customer, not a partner"):
             lookups.partner_profile(conn, scope, "acme")
-        with pytest.raises(lookups.NotFoundError, match="no account with id 'zzz'"):
+        with pytest.raises(lookups.ResolveError, match="no account with id 'zzz'"):
             lookups.account_profile(conn, scope, "zzz")
 
         bp = lookups.partner_profile(conn, scope, "bp")
@@ -254,8 +255,9 @@ def test_account_and_partner_profiles(db: Db, tmp_path: Path) -> None:
             "visits_without_actions",
         ]
         # Zenith is outside an owner=Raj scope; BrightPath is inside it.
-        with pytest.raises(lookups.OutOfScopeError):
+        with pytest.raises(lookups.ResolveError) as caught:
             lookups.partner_profile(conn, _scope(conn, db, owner="tm2"), "zen")
+        assert caught.value.kind == "out_of_scope"
         assert lookups.partner_profile(conn, _scope(conn, db, owner="tm2"), "bp").users == 2
 
 
@@ -289,5 +291,5 @@ def test_user_profile(db: Db, tmp_path: Path) -> None:
         ]
         fay = lookups.user_profile(conn, scope, "u6")
         assert [(p.project_id, p.project, p.logins) for p in fay.portals] == [(None, None, 1)]
-        with pytest.raises(lookups.NotFoundError, match="no user with id 'u99'"):
+        with pytest.raises(lookups.ResolveError, match="no user with id 'u99'"):
             lookups.user_profile(conn, scope, "u99")

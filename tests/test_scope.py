@@ -106,7 +106,10 @@ def test_resolve_validates_names(db: Db, tmp_path: Path) -> None:
         assert scope.until == d("2026-03-01")
         with pytest.raises(ScopeError, match="unknown range 'last_fortnight'"):
             resolve_scope(conn, ws, range="last_fortnight")
-        with pytest.raises(ScopeError, match="owner 'Jane' is ambiguous: tm1, tm2"):
+        with pytest.raises(
+            ScopeError,
+            match=r"owner 'Jane' matches several: 'Jane Doe' \(tm1\); 'Jane Roe' \(tm2\)",
+        ):
             resolve_scope(conn, ws, owner="Jane")
         with pytest.raises(ScopeError, match="unknown account 'Acne'; did you mean 'Acme Corp'"):
             resolve_scope(conn, ws, accounts=["Acne"])

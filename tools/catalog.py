@@ -31,18 +31,30 @@ from metrics.drift import drifting_users
 from metrics.lookups_search import search_entities
 from metrics.scope import ScopeError
 from metrics.sections import section
+from metrics.semantic.resolve import ResolveError
 from tools import args as a
+from tools import query as query_tool
 from tools.context import ToolContext
 from tools.glossary import define
-from tools.resolve import OutOfScope, Unresolved, build_scope, resolve_name
+from tools.resolve import build_scope, resolve_name
 
 
 @dataclass(frozen=True)
 class ToolSpec:
     name: str
-    description: str
-    args: type[BaseModel]
+    about: str | Callable[[], str]
+    """Its description, or a function that writes it (from the registry) when asked."""
+    schema: type[BaseModel] | Callable[[], type[BaseModel]]
+    """Its argument model, or a function that builds it (from the registry) when asked."""
     run: Callable[[ToolContext, Connection, Any], dict[str, Any]]
+
+    @property
+    def description(self) -> str:
+        return self.about if isinstance(self.about, str) else self.about()
+
+    @property
+    def args(self) -> type[BaseModel]:
+        return self.schema if isinstance(self.schema, type) else self.schema()
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:
@@ -114,6 +126,7 @@ def _table(default_sort: str) -> Callable[[Any], str]:
 
 
 SPECS: tuple[ToolSpec, ...] = (
+    ToolSpec("query_metrics", query_tool.description, query_tool.query_args, query_tool.run),
     ToolSpec(
         "get_kpis",
         "KPI cards for a window: invites sent, logins, visits (sessions), tasks completed, "
@@ -259,10 +272,8 @@ def run_tool(ctx: ToolContext, name: str, arguments: dict[str, Any]) -> dict[str
             f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()
         )
         return {**envelope, "error": "invalid", "message": problems}
-    except Unresolved as exc:
+    except ResolveError as exc:
         return {**envelope, "error": exc.kind, "message": str(exc), "choices": exc.choices}
-    except OutOfScope as exc:
-        return {**envelope, "error": "out_of_scope", "message": str(exc)}
     except (ScopeError, ValueError, LookupError) as exc:
         return {**envelope, "error": "invalid", "message": str(exc).strip("'\"")}
     scope = data.pop("_scope", None)

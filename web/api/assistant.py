@@ -15,10 +15,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from metrics.ingest.contract import PROJECT_STATUSES
 from metrics.scope import ScopeError, resolve_scope
+from metrics.semantic.params import FilterParams
 from web.api.errors import unprocessable
 from web.deps import Runtime, RuntimeDep, Tenant, TenantDep
 
@@ -26,17 +26,11 @@ router = APIRouter(tags=["assistant"])
 MAX_QUESTION = 2000
 
 
-class AskFilters(BaseModel):
-    """Filters fixed for a question: tool arguments can narrow them, never widen them."""
+class AskFilters(FilterParams):
+    """Filters fixed for a question: tool arguments can narrow them, never widen them.
 
-    model_config = ConfigDict(extra="forbid")
-
-    owner: str | None = Field(None, description="Team member: id, name or email.")
-    accounts: list[str] | None = Field(None, description="Account ids or names.")
-    playbook: str | None = None
-    partner_type: Literal["referral", "reseller"] | None = None
-    status: list[Literal[PROJECT_STATUSES]] | None = None  # type: ignore[valid-type]
-    projects: list[str] | None = Field(None, description="Project ids or names.")
+    The same names as everywhere (``account`` and ``project`` repeat; ``accounts`` and
+    ``projects`` are accepted too); names or ids, resolved once, strictly."""
 
 
 class AskRequest(BaseModel):
@@ -87,10 +81,12 @@ def _checked(
 
     if not body.question.strip():
         raise unprocessable("question: the question is empty")
-    filters = body.filters.model_dump(exclude_none=True) if body.filters else {}
+    filters: dict[str, Any] = {}
     with rt.engine.connect() as conn:
-        try:  # resolves names (did-you-mean errors) and the as_of in this workspace
-            resolve_scope(conn, tn.id, as_of=body.as_of, **filters)
+        try:  # resolves names (did-you-mean errors) once, and checks the as_of
+            if body.filters:
+                filters = body.filters.resolve_filters(conn, tn.id)
+            resolve_scope(conn, tn.id, as_of=body.as_of)
         except ScopeError as exc:
             message = str(exc)
             where = "" if message.startswith("as_of") else "filters: "
