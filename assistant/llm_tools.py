@@ -42,6 +42,9 @@ CONTEXT_BUDGET = 3000
 """Tokens allowed for the first request of a question, in every tool-calling mode."""
 
 DESCRIPTIONS: dict[str, str] = {
+    "query_metrics": "Any measures by any dimensions over a window, with where conditions, "
+    "sort and limit; for grouped or filtered figures (logins per owner, accounts with > 5 "
+    "overdue tasks).",
     "get_kpis": "Window totals: invites_sent, logins, sessions (visits), tasks_completed, "
     "avg_session_seconds, unique_users, page_views, actions; with the previous period and % "
     "change.",
@@ -90,8 +93,12 @@ def _compact_property(prop: dict[str, Any]) -> dict[str, Any]:
         out = {"enum": [out["const"]]}
     for bound in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         out.pop(bound, None)  # checked by the tool; a violation comes back as ``invalid``
+    out.pop("minItems", None)
+    out.pop("maxItems", None)
     if "items" in out and isinstance(out["items"], dict):
         out["items"] = _compact_property(out["items"])
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {k: _compact_property(v) for k, v in out["properties"].items()}
     return out
 
 
@@ -120,10 +127,29 @@ def compact_schema(
         name: {"type": "string"} if name in loose else _compact_property(deref(prop))
         for name, prop in full.get("properties", {}).items()
     }
+    _list_enums_once(properties, set())
     out: dict[str, Any] = {"type": "object", "properties": properties}
     if full.get("required"):
         out["required"] = list(full["required"])
     return out
+
+
+def _list_enums_once(node: Any, seen: set[tuple[str, ...]]) -> None:
+    """An enum met again later in the same schema becomes a plain string (the model has
+    read its values once; the tool still validates them): ``query_metrics`` names the
+    measures for ``measures``, ``sort`` and each ``where`` condition."""
+    if isinstance(node, dict):
+        for key, value in list(node.items()):
+            if isinstance(value, dict) and "enum" in value:
+                values = tuple(str(v) for v in value["enum"])
+                if len(values) > 4 and values in seen:
+                    node[key] = {"type": "string"}
+                    continue
+                seen.add(values)
+            _list_enums_once(value, seen)
+    elif isinstance(node, list):
+        for item in node:
+            _list_enums_once(item, seen)
 
 
 class CompactTool(StructuredTool):

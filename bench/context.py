@@ -37,7 +37,10 @@ def first_request(mode: str, folder: Path, scope: dict[str, str]) -> dict:
     """The JSON body of the first model request for :data:`QUESTION` in ``mode``."""
     engine = connect(f"sqlite:///{folder / f'{mode}.db'}")
     (folder / "in").mkdir(exist_ok=True)
-    (folder / "in" / "accounts.csv").write_text("account_id,name,kind\nacme,Acme,customer\n")
+    (folder / "in" / "team_members.csv").write_text("member_id,name\ntm_01,Jane Doe\n")
+    (folder / "in" / "accounts.csv").write_text(
+        "account_id,name,kind,owner_id\nacme,Acme,customer,tm_01\n"
+    )
     import_folder(engine, folder / "in")
     with engine.connect() as conn:
         ws = workspace_id(conn)

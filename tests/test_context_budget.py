@@ -44,8 +44,12 @@ def tokens(text: str) -> int:
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     tmp = tmp_path_factory.mktemp("budget")
     engine = connect(f"sqlite:///{tmp / 'b.db'}")
-    accounts = {"accounts.csv": "account_id,name,kind\nacme,Acme,customer"}
-    import_folder(engine, write_folder(tmp / "in", accounts))
+    folder = {
+        "team_members.csv": "member_id,name\ntm_01,Jane Doe",
+        "accounts.csv": "account_id,name,kind,partner_type,owner_id\n"
+        "acme,Acme,partner,reseller,tm_01",
+    }
+    import_folder(engine, write_folder(tmp / "in", folder))
     yield engine
     engine.dispose()
 
