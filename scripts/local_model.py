@@ -16,6 +16,7 @@ model on this machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import signal
@@ -134,10 +135,8 @@ def stop_server() -> None:
         print("not running")
         return
     pid = int(PIDFILE.read_text())
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     PIDFILE.unlink()
     print(f"stopped pid {pid}")
 
