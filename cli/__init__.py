@@ -11,7 +11,7 @@ import sys
 import typer
 
 import cli.eval
-from cli import ask, data, digest, keys, metrics, query, serve
+from cli import ask, data, digest, keys, mcp, metrics, query, serve
 from cli.common import run_app
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ serve.register(app)
 keys.register(app)
 digest.register(app)
 cli.eval.register(app)
+mcp.register(app)
 
 
 def main() -> None:
