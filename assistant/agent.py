@@ -523,12 +523,19 @@ class _Collector:
         return ""
 
     def _tokens(self) -> dict[str, int]:
+        """Prompt, completion and total tokens; ``cached`` too when the server reports
+        prompt tokens read from its cache (OpenAI, llama.cpp's ``cache_prompt``)."""
         tokens = {"prompt": 0, "completion": 0, "total": 0}
+        cached = 0
         for message in self.model_messages:
             usage = message.usage_metadata or {}
             tokens["prompt"] += int(usage.get("input_tokens", 0) or 0)
             tokens["completion"] += int(usage.get("output_tokens", 0) or 0)
             tokens["total"] += int(usage.get("total_tokens", 0) or 0)
+            details = usage.get("input_token_details") or {}
+            cached += int(details.get("cache_read", 0) or 0)
+        if cached:
+            tokens["cached"] = cached
         return tokens
 
 

@@ -112,6 +112,9 @@ class Summary:
             "tokens_per_question": round(self.tokens().get("total", 0) / self.runs)
             if self.runs
             else 0,
+            "cached_per_question": round(self.tokens().get("cached", 0) / self.runs)
+            if self.runs
+            else 0,
             "p50_ms": latency.get("p50_ms", 0.0),
             "p99_ms": latency.get("p99_ms", 0.0),
         }

@@ -4,7 +4,7 @@
 
 One row per report: accuracy, checks passed (``grounded``/``covered`` re-checked by
 the scorers), model round trips per question (mean and max), tokens per question
-and latency p50/p99.
+(of which read from the server's prompt cache, when it says) and latency p50/p99.
 """
 
 from __future__ import annotations
@@ -30,10 +30,12 @@ def _seconds(ms: float) -> str:
 def row(report: dict[str, Any]) -> str:
     """One Markdown row for a report written by :func:`evals.report.write_reports`."""
     r = report["model_row"]
+    cached = f" ({r['cached_per_question']:,} cached)" if r.get("cached_per_question") else ""
     return (
         f"| {r['provider']} | {r['model']} | {r['date']} | {r['cases']} | {r['runs']} | "
         f"{r['accuracy']}% | {r['checks_passed']}% | {r['round_trips']} / {r['round_trips_max']} "
-        f"| {r['tokens_per_question']:,} | {_seconds(r['p50_ms'])} | {_seconds(r['p99_ms'])} |"
+        f"| {r['tokens_per_question']:,}{cached} | {_seconds(r['p50_ms'])} | "
+        f"{_seconds(r['p99_ms'])} |"
     )
 
 

@@ -126,3 +126,17 @@ def test_a_model_that_stops_answering_mid_question_keeps_the_question(setup) -> 
     assert result.grounded and "unavailable" in result.answer
     assert "KPI cards" in result.answer  # the figures the tool returned are still given
     assert stored(assistant, ws, result.conversation_id) == QUESTION
+
+
+def test_prompt_tokens_read_from_the_servers_cache_are_counted(setup) -> None:
+    """llama.cpp (``cache_prompt``) and OpenAI report cached prompt tokens; the second
+    request of a question re-reads the first one's prefix."""
+    assistant, ws, stub = setup
+    usage = {"prompt_tokens": 1200, "completion_tokens": 20, "total_tokens": 1220}
+    cached = {**usage, "prompt_tokens_details": {"cached_tokens": 1150}}
+    stub.enqueue(
+        Completion(content=step("get_kpis", range="last_7_days").content, usage=usage),
+        Completion(content=step(answer="1 login in the last 7 days.").content, usage=cached),
+    )
+    result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
+    assert result.tokens == {"prompt": 2400, "completion": 40, "total": 2440, "cached": 1150}
