@@ -228,7 +228,9 @@ class JsonToolCalling(BaseChatModel):
             else:
                 out.append(HumanMessage(content=message.text))
         flush_results()
-        system_parts.append(self.instructions())
+        # The tool list first: it is the same for every question, so a server that caches
+        # prompts reuses it even when the system prompt's as-of or scope changes.
+        system_parts.insert(0, self.instructions())
         return [SystemMessage(content="\n\n".join(p for p in system_parts if p)), *out]
 
     # -- what comes back ---------------------------------------------------------------
@@ -406,7 +408,31 @@ def _render_tool_result(message: ToolMessage, call: dict[str, Any]) -> str:
     args = json.dumps(call.get("args", {}), ensure_ascii=False, sort_keys=True)
     if message.status == "error":
         return f"Tool {name} {args} failed:\n{message.text}"
-    return f"Result of tool {name} {args}:\n{message.text}"
+    return f"Result of tool {name} {args}:\n{compact_result(message.text)}"
+
+
+_NOT_FOR_THE_MODEL = ("ms",)
+"""Envelope keys the model has no use for (the tool's own timing)."""
+
+
+def compact_result(text: str) -> str:
+    """A JSON tool result without nulls, empty values and timing, in compact separators:
+    small models read prompts slowly, and a table result is most of a question's prompt.
+    Text that is not JSON is returned as it is."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return text
+
+    def prune(value: Any) -> Any:
+        if isinstance(value, dict):
+            kept = {k: prune(v) for k, v in value.items() if k not in _NOT_FOR_THE_MODEL}
+            return {k: v for k, v in kept.items() if v not in (None, [], {}, "")}
+        if isinstance(value, list):
+            return [prune(v) for v in value]
+        return value
+
+    return json.dumps(prune(data), ensure_ascii=False, separators=(",", ":"))
 
 
 def _repair_prompt(problem: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +30,10 @@ def eval_command(
     sample: Annotated[
         int | None,
         typer.Option(help="Only N cases spread evenly over the bank (for slow local models)."),
+    ] = None,
+    log: Annotated[
+        Path | None,
+        typer.Option(help="Append each scored run to this file as a JSON line, as it ends."),
     ] = None,
     fail_under: Annotated[
         float | None,
@@ -81,8 +86,11 @@ def eval_command(
             settings,
             selected,
             judge=judge,
-            progress=lambda r: bar.update(
-                task, advance=1, last=("[green]✓[/] " if r.passed else "[red]✗[/] ") + r.run_id
+            progress=lambda r: (
+                bar.update(
+                    task, advance=1, last=("[green]✓[/] " if r.passed else "[red]✗[/] ") + r.run_id
+                ),
+                _append(log, r.as_dict()),
             ),
         )
     print_summary(summary, console)
@@ -91,3 +99,9 @@ def eval_command(
     console.print(f"report: {json_path} and {md_path.name}", highlight=False)
     if fail_under is not None and summary.accuracy < fail_under:
         raise UserError(f"accuracy {summary.accuracy:.1f}% is under --fail-under {fail_under:g}%")
+
+
+def _append(path: Path | None, record: dict[str, object]) -> None:
+    if path is not None:
+        with path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")

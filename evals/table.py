@@ -1,6 +1,7 @@
 """The per-model table of ``evals/README.md``, from the kept JSON reports.
 
     .venv/bin/python -m evals.table [REPORT.json ...]    # default: evals/results/*.json
+    .venv/bin/python -m evals.table --log RUNS.jsonl PROVIDER MODEL   # from `eval --log`
 
 One row per report: accuracy, checks passed (``grounded``/``covered`` re-checked by
 the scorers), model round trips per question (mean and max), tokens per question
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evals.report import RESULTS_DIR
+from evals.report import RESULTS_DIR, Summary
+from evals.runner import RunResult
 
 HEADER = (
     "| provider | model | date | cases | runs | accuracy | checks passed | round trips "
@@ -49,8 +52,20 @@ def table(paths: list[Path]) -> str:
     return "\n".join(lines)
 
 
+def from_log(path: Path, provider: str, model: str) -> Summary:
+    """A summary of the runs an ``eval --log`` file holds (a run cut short included)."""
+    runs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    started = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    return Summary(provider, model, started, 0.0, [RunResult.from_dict(r) for r in runs])
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--log"]:
+        _, log, provider, model = args
+        print(HEADER)
+        print(row({"model_row": from_log(Path(log), provider, model).model_row()}))
+        return
     paths = [Path(a) for a in args] or sorted(RESULTS_DIR.glob("*.json"))
     print(table(paths))
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from evals.report import Summary, write_reports
 from evals.runner import RunResult
 from evals.scorers import Score
-from evals.table import table
+from evals.table import from_log, table
 
 
 def run(case: str, passed: bool, grounded: bool, ms: float, trips: int, total: int) -> RunResult:
@@ -47,3 +47,14 @@ def test_table_from_reports_with_dotted_model_names(tmp_path: Path) -> None:
         "| openai | qwen2.5-1.5b | 2026-12-02 | 100 | 100 | 74.0% | 99.0% | 1.5 / 2 | "
         "1,000 (500 cached) | 5.0 s | 9.9 s |"
     )
+
+
+def test_a_progress_log_gives_the_same_row(tmp_path: Path) -> None:
+    full = summary()
+    log = tmp_path / "runs.jsonl"
+    log.write_text("".join(json.dumps(r.as_dict()) + "\n" for r in full.results))
+    row = from_log(log, "openai", "qwen2.5-1.5b").model_row()
+    expected = full.model_row()
+    assert {k: v for k, v in row.items() if k != "date"} == {
+        k: v for k, v in expected.items() if k != "date"
+    }

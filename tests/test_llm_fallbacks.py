@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.json_tools import compact_result
 from assistant.service import Assistant
 from assistant.settings import Settings
 from metrics.db import connect, workspace_id
@@ -140,3 +141,12 @@ def test_prompt_tokens_read_from_the_servers_cache_are_counted(setup) -> None:
     )
     result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
     assert result.tokens == {"prompt": 2400, "completion": 40, "total": 2440, "cached": 1150}
+
+
+def test_tool_results_reach_a_small_model_without_nulls_or_timing() -> None:
+    envelope = {"tool": "get_kpis", "ms": 3.2, "data": {"kpis": {"logins": 5, "avg": None}},
+                "rows": {}, "filters": {"owner": None}, "names": ["a", None]}  # fmt: skip
+    assert compact_result(json.dumps(envelope)) == (
+        '{"tool":"get_kpis","data":{"kpis":{"logins":5}},"names":["a",null]}'
+    )
+    assert compact_result("KeyError: 'gamma'") == "KeyError: 'gamma'"
