@@ -56,6 +56,7 @@ Reply with exactly one JSON object and nothing else, either
 {{"action": "call_tool", "tool": "<tool name>", "arguments": {{<its arguments>}}}}
 or {{"action": "final_answer", "answer": "<your answer to the user>"}}.
 Call one tool per reply; you then see its result and may call another or answer.
+Give only the arguments the question asks for; leave the others out.
 
 Tools, as name(arguments; * = required): what it returns.{shared}
 {tools}"""
@@ -161,7 +162,10 @@ class JsonToolCalling(BaseChatModel):
         if not self.tool_specs:
             return final
         if self.constrain_arguments:
-            calls = [_call_branch([spec["name"]], spec["parameters"]) for spec in self.tool_specs]
+            calls = [
+                _call_branch([spec["name"]], _nullable_optionals(spec["parameters"]))
+                for spec in self.tool_specs
+            ]
         else:
             calls = [_call_branch(self.tool_names, {"type": "object"})]
         return {"anyOf": [*calls, final]}
@@ -268,6 +272,8 @@ class JsonToolCalling(BaseChatModel):
             args = {}
         if not isinstance(args, dict):
             raise _ReplyError(f'"arguments" for {name} must be a JSON object')
+        # Small models fill every argument they are shown: null or "" means "not given".
+        args = {k: v for k, v in args.items() if v is not None and v != ""}
         self._validate_arguments(name, args)
         call_id = f"call_{uuid.uuid4().hex[:24]}"
         return AIMessage(
@@ -376,6 +382,22 @@ def _argument_text(name: str, prop: dict[str, Any], required: bool) -> str:
     if isinstance(kind, list):
         kind = "|".join(str(k) for k in kind if k != "null")
     return f"{name}{mark}: {kind}" if kind else f"{name}{mark}"
+
+
+def _nullable_optionals(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The arguments schema with every optional argument allowed to be ``null``.
+
+    Under constrained decoding a small model tends to write every argument it was
+    shown; without a ``null`` choice an optional enum forces it to pick a value (a
+    filter nobody asked for). ``null`` and ``""`` are dropped when the reply is parsed.
+    """
+    required = set(parameters.get("required", []))
+    properties = {}
+    for name, prop in parameters.get("properties", {}).items():
+        if name not in required:
+            prop = {"anyOf": [prop, {"type": "null"}]}
+        properties[name] = prop
+    return {**parameters, "properties": properties}
 
 
 def _call_branch(names: list[str], arguments: dict[str, Any]) -> dict[str, Any]:

@@ -150,3 +150,21 @@ def test_tool_results_reach_a_small_model_without_nulls_or_timing() -> None:
         '{"tool":"get_kpis","data":{"kpis":{"logins":5}},"names":["a",null]}'
     )
     assert compact_result("KeyError: 'gamma'") == "KeyError: 'gamma'"
+
+
+def test_arguments_a_small_model_fills_with_nothing_are_left_out(setup) -> None:
+    """A 1.5B model writes every argument it is shown; null and "" mean "not given",
+    and the reply schema lets it say null instead of picking a filter nobody asked for."""
+    assistant, ws, stub = setup
+    stub.enqueue(
+        step("get_kpis", range="last_7_days", owner="", account="", partner_type=None),
+        step(answer="1 login in the last 7 days."),
+    )
+    result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
+    assert result.tool_calls[0]["args"] == {"range": "last_7_days"} and result.grounded
+    assert result.data[0]["filters"] == {} or not any(result.data[0]["filters"].values())
+    schema = stub.bodies[0]["response_format"]["json_schema"]["schema"]
+    kpis = next(b for b in schema["anyOf"] if b["properties"].get("tool", {}).get("enum") == [
+        "get_kpis"])  # fmt: skip
+    partner_type = kpis["properties"]["arguments"]["properties"]["partner_type"]
+    assert {"type": "null"} in partner_type["anyOf"]
