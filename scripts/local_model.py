@@ -137,6 +137,10 @@ def stop_server() -> None:
     pid = int(PIDFILE.read_text())
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
+        for _ in range(20):  # llama.cpp may finish the request in hand first
+            time.sleep(0.5)
+            os.kill(pid, 0)
+        os.kill(pid, signal.SIGKILL)
     PIDFILE.unlink()
     print(f"stopped pid {pid}")
 
