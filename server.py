@@ -12,22 +12,28 @@ default workspace (``web/auth.py``).
 * ``POST /api/events``, ``POST /api/records/{entity}``, ``POST /api/import``
 * ``GET /digests/preview``, ``/digests/unsubscribe`` — weekly digests (:mod:`web.digests`)
 * ``GET /health``, ``GET /ready``; OpenAPI at ``/docs`` and ``/redoc`` (no CDN: :mod:`web.docs`)
+* ``/mcp`` — the metrics tools over MCP, streamable HTTP, an API key always required
+  (:mod:`web.mcp`)
 
 Routers live in ``web/api/``.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from metrics.db import DEFAULT_WORKSPACE, connect, workspace_id, write_transaction
 from web import api, docs
-from web.auth import auth_mode
+from web.auth import InvalidKey, auth_mode, verify_key
 from web.deps import Runtime
 from web.digests import digest_lifespan
 from web.digests import router as digests_router
+from web.mcp import http_app as mcp_app
 from web.pages import install as install_pages
 
 DESCRIPTION = """
@@ -57,11 +63,17 @@ class Config:
 def create_app(config: Config | None = None) -> FastAPI:
     """The application for one database (every workspace in it)."""
     config = config or Config()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with app.state.mcp.lifespan(), digest_lifespan(app):
+            yield
+
     app = FastAPI(
         title="PortalPulse",
         description=DESCRIPTION,
         version="0.1.0",
-        lifespan=digest_lifespan,
+        lifespan=lifespan,
         docs_url=None,  # web/docs.py serves /docs and /redoc from local files (no CDN)
         redoc_url=None,
     )
@@ -75,4 +87,20 @@ def create_app(config: Config | None = None) -> FastAPI:
     install_pages(app)  # the dashboard page at /, its JSON helpers and /static
     app.include_router(digests_router)
     docs.install(app)
+    app.state.mcp = mcp_app(engine, _key_checker(engine))
+    app.mount("/mcp", app.state.mcp)
     return app
+
+
+def _key_checker(engine: Engine) -> Callable[[str], int]:
+    """The workspace id an API key opens (``LookupError`` saying why not): for ``/mcp``,
+    which needs a key even where ``/api`` runs open for local clients."""
+
+    def check(key: str) -> int:
+        with engine.connect() as conn:
+            try:
+                return verify_key(conn, key).workspace_id
+            except InvalidKey as exc:
+                raise LookupError(str(exc)) from None
+
+    return check

@@ -59,6 +59,7 @@ from langchain_core.messages import (
 )
 from langchain_core.tools import BaseTool, ToolException
 
+from assistant.llm_tools import compact_tools
 from assistant.settings import Settings
 
 __all__ = [
@@ -312,7 +313,8 @@ class Agent:
     Args:
         model: any LangChain chat model whose ``bind_tools`` works (``ChatOpenAI``,
             ``JsonToolCalling``, the offline planner).
-        tools: the metric tools.
+        tools: the metric tools (the model sees them through
+            :func:`~assistant.llm_tools.compact_tools`: short descriptions, compact schemas).
         system_prompt: the instructions given before every model call.
         settings: caps and deadline (``max_tool_calls``, ``deadline_s``).
     """
@@ -326,7 +328,7 @@ class Agent:
     ) -> None:
         """Build the ``create_agent`` graph once; it is reused by every question."""
         self.model = model
-        self.tools = list(tools)
+        self.tools = compact_tools(tools)
         self.system_prompt = system_prompt
         self.settings = settings
         middleware: list[AgentMiddleware] = [
@@ -521,12 +523,19 @@ class _Collector:
         return ""
 
     def _tokens(self) -> dict[str, int]:
+        """Prompt, completion and total tokens; ``cached`` too when the server reports
+        prompt tokens read from its cache (OpenAI, llama.cpp's ``cache_prompt``)."""
         tokens = {"prompt": 0, "completion": 0, "total": 0}
+        cached = 0
         for message in self.model_messages:
             usage = message.usage_metadata or {}
             tokens["prompt"] += int(usage.get("input_tokens", 0) or 0)
             tokens["completion"] += int(usage.get("output_tokens", 0) or 0)
             tokens["total"] += int(usage.get("total_tokens", 0) or 0)
+            details = usage.get("input_token_details") or {}
+            cached += int(details.get("cache_read", 0) or 0)
+        if cached:
+            tokens["cached"] = cached
         return tokens
 
 

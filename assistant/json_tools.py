@@ -15,12 +15,15 @@ the agent loop can treat it like any tool-calling chat model:
 * the reply is parsed into an ``AIMessage`` with ``tool_calls`` (arguments validated
   against the tool's schema) or with the answer as content;
 * a reply that is not JSON, names an unknown tool or has invalid arguments is
-  retried once with the error fed back, then raises :class:`JsonToolCallingError`.
+  retried once with the error fed back; if it is still unusable the ``fallback``
+  model (the offline planner) takes that step, else :class:`JsonToolCallingError`
+  is raised.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -42,19 +45,24 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.llm_tools import compact_schema
+
 SCHEMA_NAME = "portalpulse_step"
 
-_INSTRUCTIONS = """\
-You answer by choosing one step at a time. Reply with exactly one JSON object and \
-nothing else, in one of these two forms:
-{{"action": "call_tool", "tool": "<tool name>", "arguments": {{<arguments for that tool>}}}}
-{{"action": "final_answer", "answer": "<your answer to the user>"}}
-Call one tool per reply. You will then be shown the tool's result and can call \
-another tool or give the final answer.
+log = logging.getLogger(__name__)
 
-Tools:
+_INSTRUCTIONS = """\
+Reply with exactly one JSON object and nothing else, either
+{{"action": "call_tool", "tool": "<tool name>", "arguments": {{<its arguments>}}}}
+or {{"action": "final_answer", "answer": "<your answer to the user>"}}.
+Call one tool per reply; you then see its result and may call another or answer.
+Give only the arguments the question asks for; leave the others out.
+
+Tools, as name(arguments; * = required): what it returns.{shared}
 {tools}"""
 
+_SHARED = """
+Tools marked (scope, ...) also take the scope arguments: {arguments}."""
 _NO_TOOLS = "(none: give the final answer)"
 
 
@@ -79,6 +87,9 @@ class JsonToolCalling(BaseChatModel):
             local server); it must honour ``response_format`` for the constraint to
             hold, but replies are validated either way.
         max_repairs: how many times an unusable reply is fed back (default 1).
+        fallback: the model asked instead when a reply is still unusable after the
+            repairs (the offline planner: its tool call or templated answer); without one
+            :class:`JsonToolCallingError` is raised.
         constrain_arguments: when true (default) the schema has one branch per tool
             whose ``arguments`` is that tool's own argument schema, so constrained
             decoding also guarantees well-formed arguments; when false ``arguments``
@@ -90,6 +101,7 @@ class JsonToolCalling(BaseChatModel):
     inner: BaseChatModel
     max_repairs: int = 1
     constrain_arguments: bool = True
+    fallback: BaseChatModel | None = None
     tool_specs: list[dict[str, Any]] = Field(default_factory=list)
     tool_objects: dict[str, BaseTool] = Field(default_factory=dict, exclude=True)
 
@@ -113,11 +125,16 @@ class JsonToolCalling(BaseChatModel):
         objects: dict[str, BaseTool] = {}
         for tool in tools:
             function = convert_to_openai_tool(tool)["function"]
+            parameters = function.get("parameters") or {"type": "object"}
+            schema = getattr(tool, "args_schema", None)
+            if isinstance(tool, BaseTool) and isinstance(schema, type):
+                # Every enum kept: the reply schema constrains decoding to valid values.
+                parameters = compact_schema(schema)
             specs.append(
                 {
                     "name": function["name"],
                     "description": function.get("description", ""),
-                    "parameters": function.get("parameters") or {"type": "object"},
+                    "parameters": parameters,
                 }
             )
             if isinstance(tool, BaseTool):
@@ -145,7 +162,10 @@ class JsonToolCalling(BaseChatModel):
         if not self.tool_specs:
             return final
         if self.constrain_arguments:
-            calls = [_call_branch([spec["name"]], spec["parameters"]) for spec in self.tool_specs]
+            calls = [
+                _call_branch([spec["name"]], _nullable_optionals(spec["parameters"]))
+                for spec in self.tool_specs
+            ]
         else:
             calls = [_call_branch(self.tool_names, {"type": "object"})]
         return {"anyOf": [*calls, final]}
@@ -158,12 +178,32 @@ class JsonToolCalling(BaseChatModel):
         }
 
     def instructions(self) -> str:
-        """The system instruction describing the tools and the reply format."""
+        """The system instruction describing the tools and the reply format.
+
+        Each tool is one line, ``name(arguments): description``; arguments that most
+        tools share with the same schema (the window and filters) are listed once.
+        """
+        if not self.tool_specs:
+            return _INSTRUCTIONS.format(shared="", tools=_NO_TOOLS)
+        shared = _shared_arguments(self.tool_specs)
         lines = []
         for spec in self.tool_specs:
-            lines.append(f"- {spec['name']}: {spec['description'].strip()}")
-            lines.append(f"  arguments schema: {json.dumps(spec['parameters'], sort_keys=True)}")
-        return _INSTRUCTIONS.format(tools="\n".join(lines) if lines else _NO_TOOLS)
+            props = spec["parameters"].get("properties", {})
+            required = set(spec["parameters"].get("required", []))
+            scoped = bool(shared) and all(props.get(n) == p for n, p in shared.items())
+            args = [
+                _argument_text(name, prop, name in required)
+                for name, prop in props.items()
+                if not (scoped and name in shared)
+            ]
+            if scoped:
+                args.insert(0, "scope")
+            lines.append(f"- {spec['name']}({', '.join(args)}): {spec['description'].strip()}")
+        shared_text = ""
+        if shared:
+            listed = "; ".join(_argument_text(n, p, False) for n, p in shared.items())
+            shared_text = _SHARED.format(arguments=listed)
+        return _INSTRUCTIONS.format(shared=shared_text, tools="\n".join(lines))
 
     def render(self, messages: Sequence[BaseMessage]) -> list[BaseMessage]:
         """Rewrite a tool-calling conversation as plain system/user/assistant text."""
@@ -192,7 +232,9 @@ class JsonToolCalling(BaseChatModel):
             else:
                 out.append(HumanMessage(content=message.text))
         flush_results()
-        system_parts.append(self.instructions())
+        # The tool list first: it is the same for every question, so a server that caches
+        # prompts reuses it even when the system prompt's as-of or scope changes.
+        system_parts.insert(0, self.instructions())
         return [SystemMessage(content="\n\n".join(p for p in system_parts if p)), *out]
 
     # -- what comes back ---------------------------------------------------------------
@@ -230,6 +272,8 @@ class JsonToolCalling(BaseChatModel):
             args = {}
         if not isinstance(args, dict):
             raise _ReplyError(f'"arguments" for {name} must be a JSON object')
+        # Small models fill every argument they are shown: null or "" means "not given".
+        args = {k: v for k, v in args.items() if v is not None and v != ""}
         self._validate_arguments(name, args)
         call_id = f"call_{uuid.uuid4().hex[:24]}"
         return AIMessage(
@@ -239,7 +283,7 @@ class JsonToolCalling(BaseChatModel):
 
     def _validate_arguments(self, name: str, args: dict[str, Any]) -> None:
         tool = self.tool_objects.get(name)
-        schema = tool.tool_call_schema if tool is not None else None
+        schema = tool.args_schema if tool is not None else None
         if isinstance(schema, type) and issubclass(schema, BaseModel):
             try:
                 schema.model_validate(args)
@@ -295,9 +339,65 @@ class JsonToolCalling(BaseChatModel):
                 message.response_metadata = dict(reply.response_metadata)
             return ChatResult(generations=[ChatGeneration(message=message)])
         attempts = self.max_repairs + 1
+        if self.fallback is not None:
+            log.warning(
+                "unusable model reply after %d attempts (%s); using the fallback's step",
+                attempts,
+                problem,
+            )
+            step = self.fallback.invoke(messages, {"callbacks": []})
+            message = AIMessage(
+                content=step.content,
+                tool_calls=list(getattr(step, "tool_calls", []) or []),
+                usage_metadata=usage,
+                response_metadata={"fallback": getattr(self.fallback, "_llm_type", "fallback"),
+                                   "problem": problem},
+            )  # fmt: skip
+            return ChatResult(generations=[ChatGeneration(message=message)])
         raise JsonToolCallingError(
             f"the model's reply could not be used after {attempts} attempts: {problem}", reply_text
         )
+
+
+def _shared_arguments(specs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Arguments that more than half of the tools (and at least three) take with the same
+    schema, in first-seen order."""
+    seen: dict[str, list[Any]] = {}
+    for spec in specs:
+        for name, prop in spec["parameters"].get("properties", {}).items():
+            seen.setdefault(name, []).append(prop)
+    return {
+        name: props[0]
+        for name, props in seen.items()
+        if len(props) >= 3 and len(props) * 2 > len(specs) and all(p == props[0] for p in props)
+    }
+
+
+def _argument_text(name: str, prop: dict[str, Any], required: bool) -> str:
+    """``name: a|b|c`` for an enum, ``name: integer`` for a typed value; ``*`` if required."""
+    mark = "*" if required else ""
+    if "enum" in prop:
+        return f"{name}{mark}: {'|'.join(str(v) for v in prop['enum'])}"
+    kind = prop.get("type")
+    if isinstance(kind, list):
+        kind = "|".join(str(k) for k in kind if k != "null")
+    return f"{name}{mark}: {kind}" if kind else f"{name}{mark}"
+
+
+def _nullable_optionals(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The arguments schema with every optional argument allowed to be ``null``.
+
+    Under constrained decoding a small model tends to write every argument it was
+    shown; without a ``null`` choice an optional enum forces it to pick a value (a
+    filter nobody asked for). ``null`` and ``""`` are dropped when the reply is parsed.
+    """
+    required = set(parameters.get("required", []))
+    properties = {}
+    for name, prop in parameters.get("properties", {}).items():
+        if name not in required:
+            prop = {"anyOf": [prop, {"type": "null"}]}
+        properties[name] = prop
+    return {**parameters, "properties": properties}
 
 
 def _call_branch(names: list[str], arguments: dict[str, Any]) -> dict[str, Any]:
@@ -330,7 +430,31 @@ def _render_tool_result(message: ToolMessage, call: dict[str, Any]) -> str:
     args = json.dumps(call.get("args", {}), ensure_ascii=False, sort_keys=True)
     if message.status == "error":
         return f"Tool {name} {args} failed:\n{message.text}"
-    return f"Result of tool {name} {args}:\n{message.text}"
+    return f"Result of tool {name} {args}:\n{compact_result(message.text)}"
+
+
+_NOT_FOR_THE_MODEL = ("ms",)
+"""Envelope keys the model has no use for (the tool's own timing)."""
+
+
+def compact_result(text: str) -> str:
+    """A JSON tool result without nulls, empty values and timing, in compact separators:
+    small models read prompts slowly, and a table result is most of a question's prompt.
+    Text that is not JSON is returned as it is."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return text
+
+    def prune(value: Any) -> Any:
+        if isinstance(value, dict):
+            kept = {k: prune(v) for k, v in value.items() if k not in _NOT_FOR_THE_MODEL}
+            return {k: v for k, v in kept.items() if v not in (None, [], {}, "")}
+        if isinstance(value, list):
+            return [prune(v) for v in value]
+        return value
+
+    return json.dumps(prune(data), ensure_ascii=False, separators=(",", ":"))
 
 
 def _repair_prompt(problem: str) -> str:

@@ -33,8 +33,9 @@ def chat_model(
         **openai_kwargs: extra ``ChatOpenAI`` arguments (e.g. ``http_client`` in tests).
 
     With ``settings.tool_calling == "json"`` an ``openai`` model is wrapped in
-    :class:`~assistant.json_tools.JsonToolCalling`. The offline planner emits native
-    tool calls and is never wrapped.
+    :class:`~assistant.json_tools.JsonToolCalling`, with the offline planner (when
+    given) as the fallback for a step whose reply stays unusable. The offline planner
+    emits native tool calls and is never wrapped.
     """
     if settings.provider == "offline":
         if offline_model is None:
@@ -42,7 +43,7 @@ def chat_model(
         return offline_model
     model = openai_chat_model(settings, **openai_kwargs)
     if settings.tool_calling == "json":
-        return JsonToolCalling(inner=model)
+        return JsonToolCalling(inner=model, fallback=offline_model)
     return model
 
 

@@ -19,7 +19,7 @@ import typer
 
 from cli.common import run_app
 
-COMMANDS = ("data", "metrics", "query", "ask", "serve", "keys", "digest", "eval")
+COMMANDS = ("data", "metrics", "query", "ask", "serve", "keys", "digest", "eval", "mcp")
 """Modules of this package whose ``register(app)`` adds their commands, in help order."""
 
 app = typer.Typer(

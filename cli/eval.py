@@ -7,6 +7,7 @@ gates every split that ran (``95``) or named ones (``dev=95`` or ``dev=98,test=9
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +38,14 @@ def eval_command(
             "dataset) or all; each split is reported on its own."
         ),
     ] = "all",
+    sample: Annotated[
+        int | None,
+        typer.Option(help="Only N cases spread evenly over the bank (for slow local models)."),
+    ] = None,
+    log: Annotated[
+        Path | None,
+        typer.Option(help="Append each scored run to this file as a JSON line, as it ends."),
+    ] = None,
     fail_under: Annotated[
         str | None,
         typer.Option(
@@ -62,7 +71,7 @@ def eval_command(
 ) -> None:
     """Ask every case of the question bank on the fixed eval dataset and score the answers."""
     from assistant.settings import SettingsError
-    from evals.cases import SPLITS, CaseError, load_cases
+    from evals.cases import SPLITS, CaseError, load_cases, sample_cases
     from evals.report import RESULTS_DIR, SCRATCH_DIR, print_summary, write_reports
     from evals.run import eval_settings, run_eval
 
@@ -76,6 +85,8 @@ def eval_command(
     try:
         settings = eval_settings(provider, model)
         selected = load_cases(pattern=cases, split=split)
+        if sample is not None:
+            selected = sample_cases(selected, sample)
     except (SettingsError, CaseError) as exc:
         raise UserError(str(exc)) from None
     if not selected:
@@ -109,8 +120,11 @@ def eval_command(
             settings,
             selected,
             judge=judge,
-            progress=lambda r: bar.update(
-                task, advance=1, last=("[green]✓[/] " if r.passed else "[red]✗[/] ") + r.run_id
+            progress=lambda r: (
+                bar.update(
+                    task, advance=1, last=("[green]✓[/] " if r.passed else "[red]✗[/] ") + r.run_id
+                ),
+                _append(log, r.as_dict()),
             ),
         )
     print_summary(summary, console)
@@ -150,3 +164,9 @@ def parse_fail_under(text: str) -> dict[str, float]:
             )
         gates[name] = threshold
     return gates
+
+
+def _append(path: Path | None, record: dict[str, object]) -> None:
+    if path is not None:
+        with path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")

@@ -32,6 +32,7 @@ run before anything is asked.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -256,3 +257,21 @@ def _matches(case: Case, pattern: str) -> bool:
     if any(ch in pattern for ch in "*?["):
         return fnmatch.fnmatch(case.id, pattern) or fnmatch.fnmatch(case.category, pattern)
     return pattern in case.id or pattern == case.category
+
+
+def sample_cases(cases: list[Case], count: int) -> list[Case]:
+    """``count`` cases spread evenly over ``cases`` (every k-th), so a slow model is
+    measured on every area of the bank, ordered one category after another (round-robin);
+    all of them, in bank order, when ``count`` is larger."""
+    if count <= 0:
+        raise CaseError(f"--sample must be a positive number of cases, not {count}")
+    if count >= len(cases):
+        return list(cases)
+    step = len(cases) / count
+    picked = [cases[int(i * step)] for i in range(count)]
+    # Round-robin over the categories, so a run cut short still covers every area.
+    by_category: dict[str, list[Case]] = {}
+    for case in picked:
+        by_category.setdefault(case.category, []).append(case)
+    rounds = itertools.zip_longest(*by_category.values())
+    return [case for round_ in rounds for case in round_ if case is not None]

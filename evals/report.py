@@ -11,6 +11,7 @@ across models and versions; the offline CI run writes to ``evals/results/tmp/``
 from __future__ import annotations
 
 import json
+import math
 import re
 import statistics
 from collections import defaultdict
@@ -27,6 +28,8 @@ from evals.cases import SPLITS
 from evals.runner import RunResult
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+CHECKS = ("grounded", "covered")
+"""Scorers that re-check what every answer claims about itself (``checks`` in answers)."""
 SCRATCH_DIR = RESULTS_DIR / "tmp"
 
 
@@ -94,8 +97,44 @@ class Summary:
             return {}
         return {
             "p50_ms": round(statistics.median(values), 1),
-            "p95_ms": round(values[min(len(values) - 1, int(0.95 * len(values)))], 1),
+            "p95_ms": round(_percentile(values, 0.95), 1),
+            "p99_ms": round(_percentile(values, 0.99), 1),
             "max_ms": round(values[-1], 1),
+        }
+
+    def checks_passed(self) -> float:
+        """Share of runs (%) whose answer passed every check it carries (``grounded``,
+        and ``covered`` where the assistant reports it)."""
+        if not self.runs:
+            return 0.0
+        ok = 0
+        for result in self.results:
+            checks = [s for s in result.scores if s.name in CHECKS and not s.skipped]
+            ok += int(bool(checks) and all(s.passed for s in checks))
+        return 100.0 * ok / self.runs
+
+    def model_row(self) -> dict[str, Any]:
+        """One row of the per-model table in ``evals/README.md``."""
+        latency = self.latency()
+        trips = [r.round_trips for r in self.results]
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "date": f"{self.started:%Y-%m-%d}",
+            "cases": len({r.case_id for r in self.results}),
+            "runs": self.runs,
+            "accuracy": round(self.accuracy, 1),
+            "checks_passed": round(self.checks_passed(), 1),
+            "round_trips": round(statistics.mean(trips), 2) if trips else 0.0,
+            "round_trips_max": max(trips, default=0),
+            "tokens_per_question": round(self.tokens().get("total", 0) / self.runs)
+            if self.runs
+            else 0,
+            "cached_per_question": round(self.tokens().get("cached", 0) / self.runs)
+            if self.runs
+            else 0,
+            "p50_ms": latency.get("p50_ms", 0.0),
+            "p99_ms": latency.get("p99_ms", 0.0),
         }
 
     def tokens(self) -> dict[str, int]:
@@ -123,6 +162,7 @@ class Summary:
             "scorers": self.scorers(),
             "latency": self.latency(),
             "round_trips_mean": round(statistics.mean(trips), 2) if trips else 0,
+            "model_row": self.model_row(),
             "tokens": self.tokens(),
             "results": [r.as_dict() for r in self.results],
         }
@@ -149,8 +189,8 @@ def report_name(summary: Summary) -> str:
 def write_reports(summary: Summary, folder: Path) -> tuple[Path, Path]:
     """Write ``<name>.json`` and ``<name>.md`` into ``folder``; return their paths."""
     folder.mkdir(parents=True, exist_ok=True)
-    base = folder / report_name(summary)
-    json_path, md_path = base.with_suffix(".json"), base.with_suffix(".md")
+    name = report_name(summary)  # may hold dots ("qwen2.5-1.5b"): not a suffix
+    json_path, md_path = folder / f"{name}.json", folder / f"{name}.md"
     json_path.write_text(
         json.dumps(summary.as_dict(), indent=2, ensure_ascii=False, default=str) + "\n",
         encoding="utf-8",
@@ -173,7 +213,9 @@ def markdown(summary: Summary) -> str:
         "",
         f"**Accuracy: {data['accuracy']}%** ({data['passed']} of {data['runs']} runs passed) · "
         f"latency p50 {data['latency'].get('p50_ms', 0)} ms, "
-        f"p95 {data['latency'].get('p95_ms', 0)} ms · "
+        f"p95 {data['latency'].get('p95_ms', 0)} ms, "
+        f"p99 {data['latency'].get('p99_ms', 0)} ms · "
+        f"checks passed {data['model_row']['checks_passed']}% · "
         f"model round trips {data['round_trips_mean']} per question · "
         f"tokens {data['tokens'].get('total', 0):,}",
         "",
@@ -281,6 +323,11 @@ def _cells(row: dict[str, Any], bold: bool = False) -> tuple[str, str, str, str]
         str(row["cases"]), str(row["runs"]), str(row["passed"]),
         f"[{style}]{row['accuracy']:.1f}%[/]",
     )  # fmt: skip
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """The nearest-rank ``q`` percentile of sorted ``values``."""
+    return values[min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))]
 
 
 def now() -> datetime:

@@ -48,6 +48,19 @@ class RunResult:
     def run_id(self) -> str:
         return self.case_id if self.variant == 0 else f"{self.case_id}#{self.variant}"
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        """The inverse of :meth:`as_dict` (for reports and progress logs read back)."""
+        return cls(
+            case_id=data["case"], category=data["category"], variant=data["variant"],
+            question=data["question"], passed=data["passed"],
+            scores=[Score(**s) for s in data["scores"]], answer=data.get("answer", ""),
+            expected=data.get("expected") or {}, tool_calls=data.get("tool_calls") or [],
+            grounded=data.get("grounded", False), latency_ms=data.get("latency_ms", 0.0),
+            round_trips=data.get("round_trips", 0), tokens=data.get("tokens") or {},
+            error=data.get("error"),
+        )  # fmt: skip
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.run_id,
