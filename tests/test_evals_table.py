@@ -63,7 +63,7 @@ def test_a_progress_log_gives_the_same_row(tmp_path: Path) -> None:
 def test_a_sample_spreads_over_the_bank_and_leads_with_every_category() -> None:
     from evals.cases import load_cases, sample_cases
 
-    bank = load_cases()
+    bank = load_cases(split="dev")
     picked = sample_cases(bank, 34)
     assert len(picked) == 34 and len({c.id for c in picked}) == 34
     categories = {c.category for c in picked}

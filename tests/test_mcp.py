@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,13 @@ from web.auth import create_key
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-03-10"
+
+
+def run_async(fn: Any, *args: Any) -> Any:
+    """``anyio.run`` in a thread of its own: the browser tests' session keeps an event loop
+    running in the main thread, where a second one cannot start."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(anyio.run, fn, *args).result()
 
 
 def folder(logins: int) -> dict[str, str]:
@@ -111,8 +119,8 @@ def test_stdio_serves_one_workspace(db: dict[str, Any]) -> None:
         async with Client(params(workspace)) as client:
             return await exercise(client)
 
-    check_answers(anyio.run(run, "alpha"), db["logins"]["alpha"])
-    beta = anyio.run(run, "beta")
+    check_answers(run_async(run, "alpha"), db["logins"]["alpha"])
+    beta = run_async(run, "beta")
     assert logins(beta["kpis"]) == db["logins"]["beta"]
 
 
@@ -159,7 +167,7 @@ def test_http_lists_and_answers_with_the_envelope(db: dict[str, Any], live) -> N
         async with http_session(f"{live.url}/mcp/", key) as client:
             return await exercise(client)
 
-    seen = anyio.run(run, db["keys"]["alpha"])
+    seen = run_async(run, db["keys"]["alpha"])
     check_tools(seen["tools"])
     envelope = seen["kpis"].structured_content
     assert envelope["tool"] == "get_kpis" and set(envelope) >= {"as_of", "window", "data"}
@@ -175,8 +183,8 @@ def test_http_each_key_sees_its_own_workspace(db: dict[str, Any], live) -> None:
             result = await client.call_tool("get_kpis", {"from": "2026-03-01", "to": "2026-03-10"})
             return logins(result)
 
-    assert anyio.run(run, db["keys"]["alpha"]) == db["logins"]["alpha"]
-    assert anyio.run(run, db["keys"]["beta"]) == db["logins"]["beta"]
+    assert run_async(run, db["keys"]["alpha"]) == db["logins"]["alpha"]
+    assert run_async(run, db["keys"]["beta"]) == db["logins"]["beta"]
 
 
 def test_http_needs_a_valid_key_even_on_localhost(live) -> None:
