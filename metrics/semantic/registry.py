@@ -218,9 +218,6 @@ class Registry:
             return self.columns[name].format
         return "text"
 
-    def sortable(self, table: str) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns.values() if table in c.tables and c.sortable)
-
 
 ENTITY_DIMENSIONS = ("project", "account", "owner")
 _TIME = ("day", "week", "month")

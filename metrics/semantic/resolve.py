@@ -126,9 +126,14 @@ def resolve_entity(
     ``label`` names the parameter the name came in (``owner``, ``account`` …) in messages.
     """
     value = text.strip()
+    sources = _sources(workspace_id, _SEARCH_KINDS[what])
+    for source in sources:  # an exact id (ids are unique per kind): one indexed lookup
+        id_column = source.select.selected_columns[0]
+        if conn.execute(source.select.where(id_column == value).limit(1)).first():
+            return value
     rows = [
         (kind, id_, name, email, detail)
-        for source in _sources(workspace_id, _SEARCH_KINDS[what])
+        for source in sources
         for kind, (id_, name, email, detail) in (
             (source.kind, r) for r in conn.execute(source.select)
         )
