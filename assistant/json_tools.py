@@ -55,7 +55,8 @@ _INSTRUCTIONS = """\
 Reply with exactly one JSON object and nothing else, either
 {{"action": "call_tool", "tool": "<tool name>", "arguments": {{<its arguments>}}}}
 or {{"action": "final_answer", "answer": "<your answer to the user>"}}.
-Call one tool per reply; you then see its result and may call another or answer.
+Call one tool per reply; you then see its result. Most questions need one tool: once a
+result holds the figures asked for, give the final answer from it.
 Give only the arguments the question asks for; leave the others out.
 
 Tools, as name(arguments; * = required): what it returns.{shared}

