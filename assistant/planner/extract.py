@@ -11,6 +11,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from assistant.planner.parse import fold
+from assistant.planner.periods import (
+    compared_periods,
+    dates,
+    month_before_last,
+    named_periods,
+    normalise_time_words,
+)
 from metrics.scope import RANGES
 from metrics.semantic.vocabulary import PROJECT_STATUSES
 
@@ -18,19 +26,6 @@ _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "fifteen": 15, "twenty": 20,
     "thirty": 30, "a": 1, "an": 1,
-}  # fmt: skip
-_MONTHS = {
-    name: index
-    for index, names in enumerate(
-        [
-            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
-            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
-            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
-            ("december", "dec"),
-        ],
-        start=1,
-    )
-    for name in names
 }  # fmt: skip
 _NUM = r"(\d+|" + "|".join(_NUMBER_WORDS) + r")"
 _UNIT_DAYS = {"day": 1, "week": 7, "fortnight": 14, "month": 30, "quarter": 90, "year": 365}
@@ -85,6 +80,8 @@ class Slots:
     future: bool = False
     """The question asks about the future ("next month", "forecast"): no data can answer."""
     quoted: list[str] = field(default_factory=list)
+    compare_windows: list[dict[str, str]] = field(default_factory=list)
+    """Two named periods set against each other ("May vs April"), as windows, first first."""
 
     @property
     def window(self) -> dict[str, str]:
@@ -120,6 +117,8 @@ def _window(q: str, today: date, slots: Slots) -> None:
         if not re.search(r"\b(this|current|last|previous|prior) (month|quarter|year)\b", q):
             slots.range = f"this_{compared.group(1)}"
             return
+    if _written_periods(q, today, slots):
+        return
     iso = re.findall(r"\b(\d{4}-\d{2}-\d{2})\b", q)
     if len(iso) >= 2:
         slots.from_date, slots.to_date = sorted(iso[:2])
@@ -190,18 +189,57 @@ def _window(q: str, today: date, slots: Slots) -> None:
         slots.from_date = start.isoformat()
         slots.to_date = (end - timedelta(days=1)).isoformat()
         return
-    month = re.search(
-        r"\b(?:in|for|during|of|since)\s+(" + "|".join(_MONTHS) + r")\b(?:\s+(\d{4}))?", q
-    )
-    if month:
-        number = _MONTHS[month.group(1)]
-        year = int(month.group(2) or (today.year if number <= today.month else today.year - 1))
-        start = date(year, number, 1)
-        end = date(year + number // 12, number % 12 + 1, 1) - timedelta(days=1)
-        slots.from_date = start.isoformat()
-        slots.to_date = (
-            min(end, today).isoformat() if "since" not in month.group(0) else (today.isoformat())
-        )
+    periods = named_periods(q, today)
+    if periods:
+        period = periods[0]
+        since = re.search(r"\b(since|from|after|starting)\s+(?:the\s+)?(?:start of\s+)?$",
+                          q[: period.position])  # fmt: skip
+        slots.from_date = period.start.isoformat()
+        slots.to_date = today.isoformat() if since else period.end.isoformat()
+
+
+_RANGE_OF_DAYS = re.compile(
+    r"\b(\d{1,2})(?:st|nd|rd|th)?\s*(?:-|–|to|and|until|till|through|thru)\s*(\d{1,2})"
+    r"(?:st|nd|rd|th)?\s+(?:of\s+)?([a-z]+)\b"
+    r"|\b([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?\s*(?:-|–|to|and|until|till|through|thru)\s*"
+    r"(\d{1,2})(?:st|nd|rd|th)?\b(?!\s+[a-z]{3})"
+)
+
+
+def _written_periods(q: str, today: date, slots: Slots) -> bool:
+    """Periods written with days, months, quarters or years: "May vs April", "between Oct
+    5 and Oct 11", "4-10 May", "since November 3", "the month before last"."""
+    compared = compared_periods(q, today)
+    if compared:
+        slots.compare_windows = [p.window() for p in compared]
+        slots.from_date, slots.to_date = compared[0].window().values()
+        return True
+    days = dates(q, today)
+    if len(days) >= 2:
+        first, second = sorted(d for d, _ in days[:2])
+        slots.from_date, slots.to_date = first.isoformat(), min(second, today).isoformat()
+        return True
+    spread = _RANGE_OF_DAYS.search(q)
+    if spread:
+        a, b, month_a, month_b, c, d = spread.groups()
+        for start, end, month in ((a, b, month_a), (c, d, month_b)):
+            written = f"{month} {start}, {month} {end}" if month else ""
+            found = dates(written, today) if written else []
+            if len(found) == 2:
+                slots.from_date, slots.to_date = found[0][0].isoformat(), found[1][0].isoformat()
+                return True
+    if len(days) == 1:
+        day_, position = days[0]
+        if re.search(r"\b(since|from|after|starting|beginning)\b", q[:position]):
+            slots.from_date, slots.to_date = day_.isoformat(), today.isoformat()
+        else:
+            slots.from_date = slots.to_date = day_.isoformat()
+        return True
+    if re.search(r"\b(the )?month before (last|the last one|last month)\b|\btwo months ago\b", q):
+        period = month_before_last(today)
+        slots.from_date, slots.to_date = period.start.isoformat(), period.end.isoformat()
+        return True
+    return False
 
 
 _SORTS = (
@@ -245,7 +283,7 @@ _STATUSES = {
 
 def extract(question: str, today: date) -> Slots:
     """All slots of ``question``, with dates relative to ``today`` (the as-of date)."""
-    q = " ".join(question.lower().replace("’", "'").split())
+    q = normalise_time_words(fold(question))
     slots = Slots(quoted=re.findall(r"[\"“']([^\"”']{2,80})[\"”']", question))
     _window(q, today, slots)
     if re.search(r"\b(lowest|least|fewest|worst|bottom|minimum|smallest|weakest|shortest)\b", q):
