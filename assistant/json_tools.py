@@ -91,6 +91,10 @@ class JsonToolCalling(BaseChatModel):
         fallback: the model asked instead when a reply is still unusable after the
             repairs (the offline planner: its tool call or templated answer); without one
             :class:`JsonToolCallingError` is raised.
+        tool_rounds: how many steps of a turn may call a tool (default 1); after them the
+            reply schema allows only the final answer. Small models otherwise keep calling
+            unrelated tools (3.2 round trips a question, up to 8, in the first real runs);
+            with one round a question costs two round trips: the call, then the answer.
         constrain_arguments: when true (default) the schema has one branch per tool
             whose ``arguments`` is that tool's own argument schema, so constrained
             decoding also guarantees well-formed arguments; when false ``arguments``
@@ -101,6 +105,7 @@ class JsonToolCalling(BaseChatModel):
 
     inner: BaseChatModel
     max_repairs: int = 1
+    tool_rounds: int = 1
     constrain_arguments: bool = True
     fallback: BaseChatModel | None = None
     tool_specs: list[dict[str, Any]] = Field(default_factory=list)
@@ -149,8 +154,8 @@ class JsonToolCalling(BaseChatModel):
         """Names of the bound tools, in binding order."""
         return [spec["name"] for spec in self.tool_specs]
 
-    def reply_schema(self) -> dict[str, Any]:
-        """The JSON schema every reply must match."""
+    def reply_schema(self, final_only: bool = False) -> dict[str, Any]:
+        """The JSON schema every reply must match (``final_only``: no more tool calls)."""
         final = {
             "type": "object",
             "properties": {
@@ -160,7 +165,7 @@ class JsonToolCalling(BaseChatModel):
             "required": ["action", "answer"],
             "additionalProperties": False,
         }
-        if not self.tool_specs:
+        if not self.tool_specs or final_only:
             return final
         if self.constrain_arguments:
             calls = [
@@ -171,11 +176,12 @@ class JsonToolCalling(BaseChatModel):
             calls = [_call_branch(self.tool_names, {"type": "object"})]
         return {"anyOf": [*calls, final]}
 
-    def response_format(self) -> dict[str, Any]:
+    def response_format(self, final_only: bool = False) -> dict[str, Any]:
         """The OpenAI ``response_format`` carrying :meth:`reply_schema`."""
+        schema = self.reply_schema(final_only)
         return {
             "type": "json_schema",
-            "json_schema": {"name": SCHEMA_NAME, "schema": self.reply_schema(), "strict": False},
+            "json_schema": {"name": SCHEMA_NAME, "schema": schema, "strict": False},
         }
 
     def instructions(self) -> str:
@@ -310,7 +316,14 @@ class JsonToolCalling(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         conversation = self.render(messages)
-        response_format = self.response_format()
+        final_only = _tool_rounds(messages) >= self.tool_rounds
+        if final_only:  # said after the results, where a small model reads it last
+            last = conversation[-1]
+            if isinstance(last, HumanMessage):
+                conversation[-1] = HumanMessage(content=f"{last.text}\n\n{_ANSWER_NOW}")
+            else:
+                conversation.append(HumanMessage(content=_ANSWER_NOW))
+        response_format = self.response_format(final_only)
         usage: UsageMetadata | None = None
         reply_text = ""
         problem = ""
@@ -358,6 +371,23 @@ class JsonToolCalling(BaseChatModel):
         raise JsonToolCallingError(
             f"the model's reply could not be used after {attempts} attempts: {problem}", reply_text
         )
+
+
+_ANSWER_NOW = (
+    'Give the final answer now, {"action": "final_answer", "answer": "..."}, using only the '
+    "figures in the tool results above."
+)
+
+
+def _tool_rounds(messages: Sequence[BaseMessage]) -> int:
+    """Steps of the current turn (since the last user message) that called tools."""
+    rounds = 0
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            break
+        if isinstance(message, AIMessage) and message.tool_calls:
+            rounds += 1
+    return rounds
 
 
 def _shared_arguments(specs: Sequence[dict[str, Any]]) -> dict[str, Any]:

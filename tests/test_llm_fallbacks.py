@@ -65,6 +65,19 @@ def test_a_good_small_model_answers_in_two_round_trips(setup) -> None:
     assert first["response_format"]["type"] == "json_schema" and "tools" not in first
 
 
+def test_after_one_step_of_calls_only_an_answer_is_accepted(setup) -> None:
+    """A small model keeps calling unrelated tools; after the first step the schema offers
+    only the final answer, so a question costs two round trips."""
+    assistant, ws, stub = setup
+    stub.enqueue(step("get_kpis", range="last_7_days"), step(answer="1 login in the last 7 days."))
+    result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
+    assert result.round_trips == 2 and result.grounded
+    first, second = (b["response_format"]["json_schema"]["schema"] for b in stub.bodies)
+    assert "anyOf" in first
+    assert second["properties"]["action"]["enum"] == ["final_answer"]
+    assert "final answer now" in stub.bodies[1]["messages"][-1]["content"]
+
+
 def test_malformed_json_twice_falls_back_to_the_planners_call(setup) -> None:
     assistant, ws, stub = setup
     stub.enqueue(

@@ -344,16 +344,19 @@ def test_json_mode_end_to_end(stub: LLMStub) -> None:
         fmt = body["response_format"]
         assert fmt["type"] == "json_schema"
         assert fmt["json_schema"]["name"] == SCHEMA_NAME
-        call_branch, final_branch = fmt["json_schema"]["schema"]["anyOf"]
-        assert call_branch["properties"]["tool"]["enum"] == ["lookup_number"]
-        assert call_branch["properties"]["arguments"]["required"] == ["name"]
-        assert final_branch["required"] == ["action", "answer"]
+    call_branch, final_branch = stub.bodies[0]["response_format"]["json_schema"]["schema"]["anyOf"]
+    assert call_branch["properties"]["tool"]["enum"] == ["lookup_number"]
+    assert call_branch["properties"]["arguments"]["required"] == ["name"]
+    assert final_branch["required"] == ["action", "answer"]
+    # after one step of calls, only the answer is offered
+    assert stub.bodies[1]["response_format"]["json_schema"]["schema"] == final_branch
     second = stub.bodies[1]
     assert roles(second) == ["system", "user", "assistant", "user"]
     assert "lookup_number" in second["messages"][0]["content"]
     assert second["messages"][0]["content"].endswith(SYSTEM)
     assert json.loads(second["messages"][2]["content"])["tool"] == "lookup_number"
     assert second["messages"][3]["content"].startswith("Result of tool lookup_number")
+    assert "final answer now" in second["messages"][3]["content"]
 
 
 def test_json_mode_repairs_one_bad_reply(stub: LLMStub) -> None:
