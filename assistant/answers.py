@@ -138,7 +138,7 @@ def environment() -> Environment:
     )
     env.filters.update(
         num=num, pct=pct, change=change, secs=secs, day=day, month=month, q=q, field=field,
-        plural=plural, bucket=bucket,
+        plural=plural, bucket=bucket, label=REGISTRY.label,
     )  # fmt: skip
     env.globals.update(window=window, filter_names=list(REGISTRY.filters), label=REGISTRY.label)
     return env

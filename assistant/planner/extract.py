@@ -73,6 +73,10 @@ class Slots:
     ordinal: int | None = None
     portal_cost: float | None = None
     """A portal cost the question names ("if it cost 5000"), for ROI."""
+    cost_per_ticket: float | None = None
+    """What one agent-handled ticket costs ("at $40 a ticket"), for deflection savings."""
+    gain: float | None = None
+    """A gain the question names ("and it brought in 2000"), set against the portal cost."""
     bucket: str | None = None
     """Trend bucket the question names ("daily", "per week")."""
     compared: bool = False
@@ -313,9 +317,7 @@ def extract(question: str, today: date) -> Slots:
     slots.focus = next((f for pattern, f in _FOCUS if re.search(pattern, q)), None)
     slots.bucket = next((b for pattern, b in _BUCKETS if re.search(pattern, q)), None)
     slots.future = _FUTURE.search(q) is not None
-    cost = re.search(r"\bcosts?\s+(?:us\s+|of\s+)?\$?(\d[\d,]*(?:\.\d+)?)", q)
-    if cost:
-        slots.portal_cost = float(cost.group(1).replace(",", ""))
+    q = _money(q, slots)
     ordinal = re.search(
         r"\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|#\s?\d|number \d)\b", q
     )
@@ -326,8 +328,52 @@ def extract(question: str, today: date) -> Slots:
     return slots
 
 
+_AMOUNT = (
+    r"(?:\$|usd\s*|eur\s*|€|£)?\s*(\d[\d,]*(?:\.\d+)?)\s*(k\b)?\s*"
+    r"(?:dollars|usd|euros?|eur|bucks|\$|€|£)?"
+)
+_TICKET = re.compile(
+    rf"{_AMOUNT}\s*(?:a|an|per|each|for each|for every|every|/)\s+"
+    rf"(?:support\s+|agent\s+)?tickets?\b"
+    rf"|\btickets?\s+(?:costs?|is|are|at|of)\s+(?:us\s+|about\s+|around\s+)?{_AMOUNT}"
+    rf"|\bcost (?:per|of a|of one|for a|for one) (?:support\s+)?ticket\s+(?:of|is|at|=)?"
+    rf"\s*{_AMOUNT}"
+)
+_GAIN = re.compile(
+    rf"\b(?:brings? in|brought in|bringing in|generates?|generated|earns?|earned|makes?|made|"
+    rf"gains?|gained|returns?|returned|saves?|saved|worth|value of|gain of|benefit of)\s+"
+    rf"(?:us\s+|about\s+|around\s+)?{_AMOUNT}"
+)
+_PORTAL_COST = re.compile(
+    rf"\b(?:costs?|costing|spend|spent|paid|pay|price(?: is| of)?|budget(?: of| is)?)\s+"
+    rf"(?:us\s+|of\s+|about\s+|around\s+)?{_AMOUNT}"
+)
+
+
+def _amount(match: re.Match[str]) -> float:
+    groups = [g for g in match.groups()]
+    for i in range(0, len(groups), 2):
+        if groups[i]:
+            value = float(groups[i].replace(",", ""))
+            return value * 1000 if groups[i + 1] else value
+    raise ValueError("no amount")
+
+
+def _money(q: str, slots: Slots) -> str:
+    """Ticket cost, gain and portal cost named in ``q`` (in that order, each span cut out
+    so "a ticket costs us 25" is never read as the portal's cost)."""
+    for pattern, name in ((_TICKET, "cost_per_ticket"), (_GAIN, "gain"),
+                          (_PORTAL_COST, "portal_cost")):  # fmt: skip
+        found = pattern.search(q)
+        if found:
+            setattr(slots, name, _amount(found))
+            q = q[: found.start()] + " " + q[found.end() :]
+    return q
+
+
 _FOLLOW_UP = re.compile(
-    r"^(and|what about|how about|same for|now for|now|also|ok and|okay and|then)\b"
+    r"^(and|what about|how about|same|now for|now|also|ok and|okay and|then|do the same|"
+    r"repeat (?:that|it|this)|likewise)\b"
     r"|\b(which|who) of (them|those|these)\b|\b(of|among) (them|those|these)\b"
     r"|\b(the|that) (first|second|third|fourth|fifth|last|top) one\b|\bmore about\b"
     r"|\b(them|those|these|that one|this one)\b\??$"

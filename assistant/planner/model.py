@@ -64,13 +64,16 @@ class OfflinePlanner(BaseChatModel):
     def _first_step(plan: Plan) -> AIMessage:
         meta = {"planner": {"focus": plan.focus, "similarity": round(plan.similarity, 3)}}
         if plan.tool:
-            call = {
-                "name": plan.tool,
-                "args": plan.args,
-                "id": f"call_{uuid.uuid4().hex[:12]}",
-                "type": "tool_call",
-            }
-            return AIMessage("", tool_calls=[call], response_metadata=meta)
+            calls = [
+                {
+                    "name": tool,
+                    "args": args,
+                    "id": f"call_{uuid.uuid4().hex[:12]}",
+                    "type": "tool_call",
+                }
+                for tool, args in [(plan.tool, plan.args), *plan.extra]
+            ]
+            return AIMessage("", tool_calls=calls, response_metadata=meta)
         if plan.clarify:
             text = render("answers/clarify.j2", what=plan.clarify, example=_EXAMPLE[plan.clarify])
         else:

@@ -32,6 +32,17 @@ from assistant.planner.extract import (
     is_follow_up,
     strip_instructions,
 )
+from assistant.planner.parse import fold, measure_phrases, parse
+from assistant.planner.periods import MONTHS
+from assistant.planner.route import (
+    KPI_MEASURES,
+    compared,
+    entity_filters,
+    filtered_value,
+    grouped_query,
+    out_of_scope,
+    position,
+)
 from tools.args import argument_names
 from tools.catalog import SPECS
 
@@ -94,6 +105,10 @@ class Plan:
     suggestions: list[str] = field(default_factory=list)
     clarify: str | None = None
     """What to ask for when a needed name is missing (project, account, user)."""
+    extra: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """More calls made in the same step (the second period of a comparison)."""
+    refused: str | None = None
+    """What the question asks for that no data here holds ("NPS", "reassign")."""
 
 
 @dataclass
@@ -169,8 +184,9 @@ def _apply_slots(tool: str, args: dict[str, Any], slots: Slots, mentions: list[M
         args["partner_type"] = slots.partner_type
     if slots.status and "status" in fields:
         args["status"] = slots.status
-    if slots.portal_cost and "portal_cost" in fields:
-        args["portal_cost"] = slots.portal_cost
+    for name in ("portal_cost", "cost_per_ticket", "gain"):
+        if getattr(slots, name) and name in fields:
+            args[name] = getattr(slots, name)
     if slots.bucket and "bucket" in fields:
         args["bucket"] = slots.bucket
 
@@ -214,6 +230,9 @@ class Planner:
         unclear = index.ambiguous(question, mentions)
         if unclear:
             return Plan("search_entities", {"text": unclear}, None, 1.0)
+        refused = out_of_scope(question)
+        if refused:
+            return Plan(None, suggestions=self.suggestions(question), refused=refused)
         matches = self.store.search_examples(
             _generic(question, mentions), k=5, workspace=self.workspace
         )
@@ -236,8 +255,21 @@ class Planner:
             is_follow_up(question)
             or (len(question.split()) <= 5 and similarity < FOLLOW_UP_SIMILARITY and has_slots)
         ):
-            return self._follow_up(previous, slots, mentions, similarity)
+            return self._follow_up(question, previous, slots, mentions, similarity)
+        structural = self._structural(
+            question, slots, mentions, similarity, best.tool if best else None
+        )
+        if structural is not None:
+            return structural
         named = [m for m in mentions if m.kind in ("project", "account", "partner", "user")]
+        unknown = None
+        if not mentions and (best is None or best.tool != NO_TOOL):
+            unknown = _unknown_name(question)
+        if unknown:
+            # "logins for Quantum Widgets": a name nobody here has. Look it up, so the answer
+            # says it found no such account rather than answering for everyone.
+            kind = _kind_asked(question)
+            return Plan("get_profile", {"kind": kind, "name": unknown}, None, similarity)
         owners = {(m.start, m.end) for m in mentions if m.kind == "member"}
         people = [
             m for m in named if m.kind == "user" and m.full and (m.start, m.end) not in owners
@@ -261,6 +293,16 @@ class Planner:
             args = {k: v for k, v in best_args.items() if v is not None}
             _apply_slots(tool, args, slots, mentions)
             return Plan(tool, _allowed(tool, args), None, similarity)
+        if tool == "get_trends" and not slots.bucket and not _TREND.search(question.lower()):
+            # "logins since November 3" asks for one figure; a trend is asked for as one.
+            tool = "get_kpis"
+        if tool in _USER_LISTS and not _PERSON.search(question.lower()):
+            # "visits in the month before last" is near "users with no visit in the last
+            # month" but names nobody: the figure, not a list of people.
+            measures = [m for m in parse(question).measures if m in KPI_MEASURES]
+            if measures:
+                args = {**slots.window, **entity_filters(mentions)}
+                return Plan("get_kpis", _allowed("get_kpis", args), measures[0], similarity)
         if tool == "get_trends" and slots.compared:
             # "Did logins go up compared to last month?" asks for the change between two
             # periods: the KPI cards carry it; a trend would compare first and last bucket.
@@ -281,8 +323,39 @@ class Planner:
             focus = slots.focus
         return Plan(tool, _allowed(tool, args), focus, similarity)
 
+    def _structural(
+        self,
+        question: str,
+        slots: Slots,
+        mentions: list[Mention],
+        similarity: float,
+        nearest: str | None,
+    ) -> Plan | None:
+        """Questions whose structure, not their nearest example, says what to call."""
+        parsed = parse(question)
+        ranked = position(question, parsed, slots, mentions)
+        if ranked:
+            tool, args, focus = ranked
+            return Plan(tool, _allowed(tool, args), focus, similarity)
+        periods = compared(parsed, slots, mentions)
+        if periods:
+            focus = next((m for m in parsed.measures if m in KPI_MEASURES), slots.focus)
+            calls = [(tool, _allowed(tool, args)) for tool, args in periods]
+            return Plan(calls[0][0], calls[0][1], focus, similarity, extra=calls[1:])
+        for route in (grouped_query, filtered_value):
+            found = route(parsed, slots, mentions, nearest)
+            if found:
+                tool, args = found
+                return Plan(tool, _allowed(tool, args), None, similarity)
+        return None
+
     def _follow_up(
-        self, previous: Previous, slots: Slots, mentions: list[Mention], similarity: float
+        self,
+        question: str,
+        previous: Previous,
+        slots: Slots,
+        mentions: list[Mention],
+        similarity: float,
     ) -> Plan:
         rows = _rows(previous.result)
         if slots.ordinal and rows:
@@ -296,7 +369,24 @@ class Planner:
                 if row.get(key):
                     args = {"kind": kind, "name": row[key]}
                     return Plan("get_profile", args, None, similarity, follow_up=True)
+        named = [m for m in mentions if m.kind in ("project", "account", "partner", "user")]
+        if previous.tool == "get_profile":
+            if named:  # "and Dunmore Capital?": the same question about another one
+                other = named[0]
+                args = {**previous.args, "kind": other.kind, "name": other.name}
+                return Plan("get_profile", _allowed("get_profile", args), None, similarity,
+                            follow_up=True)  # fmt: skip
+            unknown = _unknown_name(question)
+            if unknown:
+                args = {**previous.args, "name": unknown}
+                return Plan("get_profile", _allowed("get_profile", args), None, similarity,
+                            follow_up=True)  # fmt: skip
         args = dict(previous.args)
+        replaced = {_ENTITY_ARG[m.kind] for m in mentions if m.kind in _ENTITY_ARG}
+        if _EVERYONE.search(question.lower()):
+            replaced |= set(_ENTITY_ARG.values())
+        for key in replaced:  # "what about Priya Young?": her figures instead of Zoe's
+            args.pop(key, None)
         _apply_slots(previous.tool, args, slots, mentions)
         if previous.tool == "find_never_logged_in" and slots.kind:
             args["kind"] = slots.kind
@@ -338,7 +428,7 @@ _NOT_NAMES = {
     "how", "what", "who", "which", "is", "are", "was", "were", "tell", "show", "give", "can",
     "could", "did", "does", "do", "i", "we", "our", "my", "the", "a", "an", "please", "any",
     "and", "so", "ok", "okay", "hi", "hey", "why", "when", "where", "will", "would", "should",
-    "summarize", "summarise", "list", "find", "q1", "q2", "q3", "q4",
+    "summarize", "summarise", "list", "find", "q1", "q2", "q3", "q4", *MONTHS,
     *(m.lower() for m in ("January", "February", "March", "April", "May", "June", "July",
                           "August", "September", "October", "November", "December",
                           "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
@@ -354,10 +444,60 @@ def _proper_name(question: str) -> str | None:
             words = words[1:]  # the sentence's first word is capitalised anyway
         while words and words[0].lower().strip("'’") in _NOT_NAMES:
             words = words[1:]
-        name = " ".join(words).rstrip(".'’s").strip()
+        name = re.sub(r"['’]s?$", "", " ".join(words).rstrip(".,;:!?")).strip()
         if name and name.lower() not in _NOT_NAMES:
-            return re.sub(r"['’]s$", "", name)
+            return name
     return None
+
+
+_TREND = re.compile(
+    r"\b(trends?|trending|over time|going|evolv\w*|chart|graph|plot|by (?:day|week|month)|"
+    r"(?:per|each|every) (?:day|week|month)|daily|weekly|monthly|growth|grow\w*|rising|rise|"
+    r"falling|fall|drop\w*|declin\w*|up or down|chang\w*|increas\w*|decreas\w*|pattern|"
+    r"lately|recently|these days|momentum|more and more|less and less)\b"
+)
+_USER_LISTS = ("find_inactive_users", "find_never_logged_in", "list_users")
+_PERSON = re.compile(
+    r"\b(users?|people|person|persons|who|whom|contacts?|members?|someone|anyone|everyone|"
+    r"invitees?|individuals?|names?|humans?|colleagues?|staff|employees?)\b"
+)
+_EVERYONE = re.compile(
+    r"\b(across everyone|for everyone|everyone|everybody|overall|all (?:accounts|customers|"
+    r"owners|projects|partners)|whole (?:portfolio|workspace|company)|company[- ]wide|in total)\b"
+)
+_ACRONYM = re.compile(r"^[A-Z0-9&-]+s?$")
+"""An acronym or a shouted word (DAU, ROI, HIGHEST): never a name."""
+_NOT_A_NAME = {"portalpulse", "portal", "partner", "partners", "customer", "customers",
+               "leaderboard", "dashboard", "self-service", "emea", "apac", "amer"}  # fmt: skip
+
+
+def _unknown_name(question: str) -> str | None:
+    """A capitalised name in ``question`` that is no acronym, vocabulary word, month or
+    question word: a name someone means and nobody here has."""
+    name = _proper_name(question)
+    if not name:
+        return None
+    words = name.split()
+    phrases = measure_phrases()
+    words = [w for w in words if not _ACRONYM.match(w.strip(".,?!"))]
+    if not words:
+        return None
+    folded = [fold(w.strip(".,?!")) for w in words]
+    if any(w in phrases or w in _NOT_A_NAME for w in folded):
+        return None
+    return " ".join(words)
+
+
+def _kind_asked(question: str) -> str:
+    """What kind of entity an unknown name is probably of, from the question's words."""
+    q = question.lower()
+    if re.search(r"\bpartners?\b|\bresellers?\b|\breferral", q):
+        return "partner"
+    if re.search(r"\b(project|rollout|pilot|onboarding|implementation|go-live)\b", q):
+        return "project"
+    if re.search(r"\b(user|person|contact|he|she|his|her|last log(?:ged)? ?in)\b", q):
+        return "user"
+    return "account"
 
 
 def _refers(question: str, mentions: list[Mention]) -> bool:

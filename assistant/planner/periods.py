@@ -1,0 +1,180 @@
+"""Periods as managers write them: days of a month, named months, quarters, years.
+
+"since November 3", "since the 3rd of Nov", "between Oct 5 and Oct 11", "from 4 to 10
+May", "in 2025", "the month before last", "Q3", "May vs April", "ths wk" (time words
+with a typo or an abbreviation). Every date is relative to the as-of day, and a date
+written without a year is the latest one not after it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+MONTHS = {
+    name: index
+    for index, names in enumerate(
+        [
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_MONTH = "(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?:,?\s+(\d{4}))?"
+_DATE = re.compile(
+    rf"\b(?:{_MONTH}\s+(?:the\s+)?{_DAY}{_YEAR}|(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}{_YEAR})\b"
+)
+_ABBREVIATIONS = {
+    "wk": "week", "wks": "weeks", "mth": "month", "mths": "months", "mo": "month",
+    "mos": "months", "qtr": "quarter", "qtrs": "quarters", "yr": "year", "yrs": "years",
+    "prev": "previous",
+}  # fmt: skip
+_TIME_WORDS = ("this", "last", "past", "previous", "week", "month", "quarter", "year", "since")
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+    """Inclusive; never after the as-of day."""
+    label: str
+    position: int
+    """Where the period was written in the question (for ordering)."""
+
+    def window(self) -> dict[str, str]:
+        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+
+
+def normalise_time_words(q: str) -> str:
+    """Abbreviations ("wk", "qtr") and misspelt time words next to another time word
+    ("ths wk", "lst mnth") written out, so the window rules read them."""
+    words = q.split()
+    out = [_ABBREVIATIONS.get(w, w) for w in words]
+    for i in range(len(out) - 1):
+        first, second = out[i], out[i + 1]
+        a = first if first in _TIME_WORDS else _close(first, ("this", "last", "past"))
+        b = (
+            second
+            if second in _TIME_WORDS
+            else _close(second, ("week", "month", "quarter", "year"))
+        )
+        if a and b:
+            out[i], out[i + 1] = a, b
+    return " ".join(out)
+
+
+def _close(word: str, choices: tuple[str, ...]) -> str | None:
+    if len(word) < 3 or not word.isalpha():
+        return None
+    found = difflib.get_close_matches(word, choices, n=1, cutoff=0.74)
+    return found[0] if found else None
+
+
+def _date(match: re.Match[str], today: date) -> date | None:
+    month_a, day_a, year_a, day_b, month_b, year_b = match.groups()
+    month = MONTHS[month_a or month_b]
+    day_ = int(day_a or day_b)
+    year_text = year_a or year_b
+    year = int(year_text) if year_text else today.year
+    try:
+        value = date(year, month, day_)
+    except ValueError:
+        return None
+    if not year_text and value > today:
+        value = date(year - 1, month, day_)
+    return value
+
+
+def dates(q: str, today: date) -> list[tuple[date, int]]:
+    """Every written day in ``q`` ("November 3", "3rd of Nov", "oct 5, 2025"), in order."""
+    out = []
+    for match in _DATE.finditer(q):
+        value = _date(match, today)
+        if value is not None:
+            out.append((value, match.start()))
+    return out
+
+
+def _month_period(number: int, year: int | None, today: date, position: int) -> Period:
+    year = year or (today.year if number <= today.month else today.year - 1)
+    start = date(year, number, 1)
+    end = date(year + number // 12, number % 12 + 1, 1) - timedelta(days=1)
+    return Period(start, min(end, today), f"{start:%B %Y}", position)
+
+
+def _quarter_period(number: int, year: int | None, today: date, position: int) -> Period:
+    start = date(year or today.year, 3 * number - 2, 1)
+    if year is None and start > today:
+        start = date(start.year - 1, start.month, 1)
+    end = date(start.year + (start.month + 2) // 12, (start.month + 2) % 12 + 1, 1)
+    return Period(start, min(end - timedelta(days=1), today), f"Q{number} {start.year}", position)
+
+
+_NAMED = re.compile(
+    r"\b(?:" + _MONTH + r"(?!\s+\d{1,2}(?:st|nd|rd|th)?\b)(?:\s+(\d{4}))?"
+    r"|q([1-4])(?:\s+(\d{4}))?|(?:in|during|for|of)\s+((?:19|20)\d{2}))\b"
+)
+
+
+def named_periods(q: str, today: date) -> list[Period]:
+    """Whole months ("May", "april 2025"), quarters ("Q1") and years ("in 2025") named in
+    ``q``, in the order written; a day of a month ("May 4") is a date, not a month."""
+    out: list[Period] = []
+    for match in _NAMED.finditer(q):
+        month, month_year, quarter, quarter_year, year = match.groups()
+        if month:
+            if month == "may" and not _may_is_a_month(q, match):
+                continue
+            number = MONTHS[month]
+            out.append(_month_period(number, int(month_year) if month_year else None, today,
+                                     match.start()))  # fmt: skip
+        elif quarter:
+            out.append(_quarter_period(int(quarter), int(quarter_year) if quarter_year else None,
+                                       today, match.start()))  # fmt: skip
+        elif year:
+            start = date(int(year), 1, 1)
+            if start <= today:
+                end = min(date(int(year), 12, 31), today)
+                out.append(Period(start, end, year, match.start()))
+    return out
+
+
+def _may_is_a_month(q: str, match: re.Match[str]) -> bool:
+    """ "may" the month, not the verb: after a preposition, before a year, or in a list
+    of months ("May vs April")."""
+    before = q[: match.start()].split()[-1:] or [""]
+    after = q[match.end() :].split()[:1] or [""]
+    return (
+        before[0] in ("in", "of", "for", "during", "since", "from", "and", "vs", "versus",
+                      "than", "to", "with", "between", "until", "till", "through")
+        or bool(re.match(r"\d{4}$", after[0]))
+        or after[0] in ("vs", "vs.", "versus", "and", "compared", "against", "to", "or")
+        or match.start() == 0
+    )  # fmt: skip
+
+
+def month_before_last(today: date) -> Period:
+    first = date(today.year, today.month, 1)
+    last_month_start = (first - timedelta(days=1)).replace(day=1)
+    start = (last_month_start - timedelta(days=1)).replace(day=1)
+    return Period(start, last_month_start - timedelta(days=1), f"{start:%B %Y}", 0)
+
+
+_COMPARE = re.compile(r"\b(vs\.?|versus|compared? (?:to|with)|against|stack(?:ed)? up|than|or)\b")
+
+
+def compared_periods(q: str, today: date) -> list[Period] | None:
+    """Two named periods set against each other ("May vs April", "Q3 against Q2"), the
+    first written first; None when the question does not compare two named periods."""
+    periods = named_periods(q, today)
+    if len(periods) == 2 and _COMPARE.search(q) and periods[0] != periods[1]:
+        return periods
+    return None

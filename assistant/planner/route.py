@@ -1,0 +1,195 @@
+"""Routes read from the question's structure, before the nearest-example search.
+
+The example index is good at intent ("risks", "who never logged in") and poor at
+structure: a measure cut by a dimension, a condition on groups, two periods set
+against each other, the position of one entity, a request no data can answer.
+These rules read that structure from the registry's vocabulary
+(:mod:`assistant.planner.parse`) and the question's slots; each returns a plan or
+``None`` (not its kind of question).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from assistant.planner.entities import Mention
+from assistant.planner.extract import Slots
+from assistant.planner.parse import Parsed, fold
+
+KPI_MEASURES = (
+    "logins", "sessions", "invites_sent", "tasks_completed", "unique_users", "page_views",
+    "actions", "avg_session_seconds",
+)  # fmt: skip
+"""The measures the KPI cards (``get_kpis``) carry: what a comparison of periods reports."""
+
+_ENTITY_FILTER = {"project": "project", "account": "account", "partner": "account",
+                  "member": "owner"}  # fmt: skip
+_ENTITY_DIMENSION = {"project": "project", "account": "account", "partner": "account",
+                     "member": "owner"}  # fmt: skip
+
+_OUT_OF_SCOPE_TERMS = re.compile(
+    r"\b(nps|net promoter|csat|satisfaction scores?|revenue|arr|mrr|bookings|profits?|"
+    r"margins?|deals?|pipeline|quotas?|salar(?:y|ies)|stock price|invoices?|billing|"
+    r"contract values?|payments?|credit cards?|phone numbers?|home address(?:es)?|weather)\b"
+)
+"""What the portal data holds nothing about, whoever it is asked for."""
+_ACTION = re.compile(
+    r"^(?:(?:please|pls|kindly|ok|okay|now|hey)[,\s]+)*"
+    r"(?:(?:can|could|would|will) you(?: please)?\s+|go ahead and\s+|i (?:want|need) you to\s+|"
+    r"help me\s+)?"
+    r"(reassign|assign|move|transfer|hand over|delete|remove|archive|create|add|update|change|"
+    r"edit|rename|cancel|close|reopen|schedule|book|send|email|e-mail|message|text|call|phone|"
+    r"notify|remind|ping|invite|set up|setup|merge|mark|escalate|export|upload|import|set|"
+    r"approve|reject|disable|enable|deactivate|reactivate|reset|grant|revoke)\b"
+    r"(?!-|\s+(?:in|of|over|between|from|rate|for|since|per|to|conversion)\b)"
+)
+"""Requests to change something or to act outside the portal data: the assistant reads."""
+
+
+def out_of_scope(question: str) -> str | None:
+    """Why no tool can answer ``question`` (the term or the action asked for), or None."""
+    q = fold(question)
+    action = _ACTION.search(q)
+    if action:
+        return action.group(1)
+    term = _OUT_OF_SCOPE_TERMS.search(q)
+    return term.group(1) if term else None
+
+
+def entity_filters(mentions: list[Mention]) -> dict[str, list[str] | str]:
+    """Filters for the named projects, accounts, partners and owners (as written)."""
+    out: dict[str, Any] = {}
+    for mention in mentions:
+        key = _ENTITY_FILTER.get(mention.kind)
+        if key is None:
+            continue
+        name = mention.name if mention.full else mention.text
+        if key == "owner":
+            out.setdefault("owner", name)
+        else:
+            out.setdefault(key, []).append(name)
+    return out
+
+
+def _filters(slots: Slots) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if slots.partner_type:
+        out["partner_type"] = slots.partner_type
+    if slots.status:
+        out["status"] = slots.status
+    return out
+
+
+_TABLES = {"list_projects": "project", "get_top_content": ("room", "resource"),
+           "get_leaderboard": "account"}  # fmt: skip
+"""Fixed tools that are a table of one dimension: the nearest example's tool keeps a
+question about that table unless it needs what the table lacks (a threshold)."""
+
+
+def grouped_query(
+    parsed: Parsed, slots: Slots, mentions: list[Mention], nearest: str | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """A measure cut by dimensions or filtered by a condition on groups → ``query_metrics``.
+
+    A condition of "more than zero" or "none" on the rows of a fixed table ("which
+    projects have overdue tasks", "partners with no visits") stays with that table or
+    risk; a threshold ("more than 5") or a dimension no table has goes to the query."""
+    by = list(parsed.by)
+    if parsed.rows_of and parsed.rows_of not in by and (parsed.where or parsed.measures):
+        by.insert(0, parsed.rows_of)
+    if (
+        not parsed.measures
+        or not by
+        or not (parsed.where or any(d not in ("day", "week", "month") for d in by))
+    ):
+        return None
+    threshold = any(c.value not in (0, 0.0) for c in parsed.where)
+    table = _TABLES.get(nearest or "")
+    if table and by[0] in (table if isinstance(table, tuple) else (table,)) and not threshold:
+        return None
+    if nearest in ("get_risks", "find_inactive_users", "find_never_logged_in") and not threshold:
+        return None
+    args: dict[str, Any] = {
+        "measures": parsed.measures,
+        "by": by,
+        **slots.window,
+        **_filters(slots),
+        **entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER]),
+    }
+    if parsed.where:
+        args["where"] = [{"measure": c.measure, "op": c.op, "value": c.value} for c in parsed.where]
+    sort = next((m for m in parsed.measures if not any(c.measure == m for c in parsed.where)),
+                parsed.measures[0])  # fmt: skip
+    args["sort"] = sort
+    if slots.descending is not None:
+        args["descending"] = slots.descending
+    if slots.limit:
+        args["limit"] = slots.limit
+    return "query_metrics", args
+
+
+_VALUE = re.compile(
+    r"^(?:so |and |ok |okay )?(?:how many|how much|what(?:'s| is| was| were)? (?:the |our )?"
+    r"(?:number|total|count|sum)|number of|total|count of|tally)\b"
+)
+_FIGURE_TOOLS = (
+    "get_kpis", "get_adoption", "get_trends", "get_profile", "define_metric", "get_summary",
+)  # fmt: skip
+
+
+def filtered_value(
+    parsed: Parsed, slots: Slots, mentions: list[Mention], nearest: str | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """One figure the nearest example reads as a list or a risk ("how many actions did our
+    reseller partners take?" is no partner risk): the general query, no grouping."""
+    if not parsed.measures or parsed.by or parsed.where or nearest in _FIGURE_TOOLS:
+        return None
+    if not _VALUE.search(parsed.text):
+        return None
+    filters = {**_filters(slots), **entity_filters(mentions)}
+    return "query_metrics", {"measures": parsed.measures, **slots.window, **filters}
+
+
+def compared(parsed: Parsed, slots: Slots, mentions: list[Mention]) -> list[tuple[str, dict]]:
+    """Two named periods set against each other → the KPI cards of each (the answer leads
+    with the measure asked for)."""
+    if len(slots.compare_windows) != 2:
+        return []
+    filters = {**_filters(slots), **entity_filters(mentions)}
+    return [("get_kpis", {**window, **filters}) for window in slots.compare_windows]
+
+
+_RANK = re.compile(
+    r"\b(rank|ranks|ranked|ranking|position|place|placed|stand|stands|standing|sit|sits)\b"
+)
+
+
+def position(
+    question: str, parsed: Parsed, slots: Slots, mentions: list[Mention]
+) -> tuple[str, dict[str, Any], str] | None:
+    """ "Where does X rank …": the whole population ranked, X's place in it. A partner
+    with no measure named ranks on the leaderboard; anything else on the measure named,
+    among entities of its kind. Returns (tool, arguments, focus)."""
+    q = fold(question)
+    if not _RANK.search(q):
+        return None
+    named = [m for m in mentions if m.kind in _ENTITY_DIMENSION]
+    if len(named) != 1:
+        return None
+    entity = named[0]
+    focus = f"rank:{entity.name}"
+    if entity.kind == "partner" and (not parsed.measures or "leaderboard" in q):
+        return "get_leaderboard", {**slots.window, "limit": 100}, focus
+    if not parsed.measures:
+        return None
+    measure = parsed.measures[0]
+    args = {
+        "measures": [measure],
+        "by": [_ENTITY_DIMENSION[entity.kind]],
+        "sort": measure,
+        "descending": slots.descending if slots.descending is not None else True,
+        **slots.window,
+        **_filters(slots),
+    }
+    return "query_metrics", args, focus
