@@ -9,13 +9,18 @@ name ("Jane's projects"). Longer matches win; overlapping ones are dropped.
 
 from __future__ import annotations
 
+import difflib
 import re
 import time
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from threading import Lock
 
+import yaml
 from sqlalchemy import Connection, Engine, select
 
+from assistant.planner.parse import fold, measure_phrases
 from assistant.vectorstore import EntityName
 from metrics.models import Account, Project, TeamMember, User
 
@@ -41,8 +46,33 @@ class Mention:
     end: int
 
 
+FUZZY = 0.8
+"""How close a misspelt name word must be to the real one (difflib's ratio)."""
+
+
 def _words(text: str) -> list[str]:
-    return [w.removesuffix("'s").removesuffix("’s") for w in _WORD.findall(text.lower())]
+    """Words as names are matched: lowercase, accents dropped, possessives cut."""
+    return [w.removesuffix("'s") for w in _WORD.findall(fold(text))]
+
+
+@lru_cache(maxsize=1)
+def _known_words() -> frozenset[str]:
+    """Words the assistant reads as vocabulary (the example questions', the registry's):
+    never taken for a misspelt name."""
+    examples = Path(__file__).resolve().parent.parent / "examples.yaml"
+    words: set[str] = set(_STOP)
+    for group in yaml.safe_load(examples.read_text(encoding="utf-8")):
+        for question in group["questions"]:
+            words.update(_words(question))
+    for phrase in measure_phrases():
+        words.update(phrase.split())
+    return frozenset(words)
+
+
+def _like(a: str, b: str) -> bool:
+    return a == b or (
+        len(a) >= 4 and len(b) >= 4 and difflib.SequenceMatcher(None, a, b).ratio() >= FUZZY
+    )
 
 
 class EntityIndex:
@@ -59,6 +89,7 @@ class EntityIndex:
             if kind == "member" and len(words) > 1:
                 self._by_first.setdefault(words[0], [])
         self._common = {w for w, n in firsts.items() if n > 3}
+        self._firsts = sorted(w for w in self._by_first if len(w) >= 4)
 
     @classmethod
     def load(cls, conn: Connection, workspace_id: int, users: bool = True) -> EntityIndex:
@@ -111,6 +142,7 @@ class EntityIndex:
                     text = " ".join(words[i : i + matched])
                     mention = Mention(kind, entity_id, name, text, full, i, i + matched)
                     found.append((-matched, -int(full), False, mention))
+        found += self._misspelt(words, {m.start for *_, m in found})
         found.sort(key=lambda f: (f[0], f[1], f[3].start))
         taken: list[Mention] = []
         for *_, mention in found:
@@ -121,6 +153,37 @@ class EntityIndex:
             if apart or namesake:
                 taken.append(mention)
         return taken
+
+    def _misspelt(
+        self, words: list[str], matched: set[int]
+    ) -> list[tuple[int, int, bool, Mention]]:
+        """Names written with a typo or a missing letter ("Rosewod Retail", "granit peak"):
+        every word of the name close to the question's words in order, or, for a
+        distinctive first word that is no vocabulary word, that word alone."""
+        out: list[tuple[int, int, bool, Mention]] = []
+        known = _known_words()
+        for i, word in enumerate(words):
+            if i in matched or word in _STOP or len(word) < 4 or word in self._by_first:
+                continue
+            for first in difflib.get_close_matches(word, self._firsts, n=3, cutoff=FUZZY):
+                for name_words, kind, entity_id, name in self._by_first[first]:
+                    span = words[i : i + len(name_words)]
+                    full = len(span) == len(name_words) and all(
+                        _like(a, b) for a, b in zip(span, name_words, strict=True)
+                    )
+                    owners = {e for _, k, e, _ in self._by_first[first] if k != "project"}
+                    alone = (
+                        kind in ("account", "partner")
+                        and len(owners) == 1
+                        and len(word) >= 5
+                        and word not in known
+                    )
+                    if (full and len(name_words) >= 2) or alone:
+                        size = len(name_words) if full else 1
+                        text = " ".join(words[i : i + size])
+                        mention = Mention(kind, entity_id, name, text, True, i, i + size)
+                        out.append((-size, -1, False, mention))
+        return out
 
     def ambiguous(self, question: str, mentions: list[Mention]) -> str | None:
         """Words of ``question`` that begin the names of two or more accounts or partners

@@ -1,0 +1,168 @@
+"""The planner's readers: the registry's vocabulary in a question, periods as written,
+money, names with typos or without accents, and requests no data can answer."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from assistant.planner.entities import EntityIndex
+from assistant.planner.extract import extract
+from assistant.planner.parse import parse
+from assistant.planner.route import out_of_scope
+from metrics.semantic.registry import Measure
+from metrics.semantic.vocabulary import REGISTRY
+
+TODAY = date(2026, 11, 22)  # a Sunday
+
+
+@pytest.mark.parametrize(
+    ("question", "measures", "by", "where", "rows_of"),
+    [
+        ("sessions broken down by device last month", ["sessions"], ["device"], [], None),
+        ("completed tasks for each owner", ["tasks_completed"], ["owner"], [], None),
+        ("page views by partner type and by month", ["page_views"], ["partner_type", "month"],
+         [], None),
+        ("which accounts have more than 3 overdue tasks?", ["tasks_overdue"], [],
+         [("tasks_overdue", ">", 3.0)], "account"),
+        ("which owners have unassigned tasks", ["tasks_unassigned"], [],
+         [("tasks_unassigned", ">", 0.0)], "owner"),
+        ("list every project with zero visits", ["sessions"], [], [("sessions", "=", 0.0)],
+         "project"),
+        ("accounts with at least two overdue tasks", ["tasks_overdue"], [],
+         [("tasks_overdue", ">=", 2.0)], None),
+        ("how many sign-ins this month", ["logins"], [], [], None),
+        ("top accounts by logins", ["logins"], [], [], None),
+    ],
+)  # fmt: skip
+def test_the_registry_vocabulary_is_read_from_a_question(
+    question: str, measures: list[str], by: list[str], where: list[tuple], rows_of: str | None
+) -> None:
+    parsed = parse(question)
+    assert parsed.measures == measures
+    assert parsed.by == by
+    assert [(c.measure, c.op, c.value) for c in parsed.where] == where
+    assert parsed.rows_of == rows_of
+
+
+def test_a_measure_declared_in_the_registry_is_understood_without_code() -> None:
+    actions = REGISTRY.measures["actions"]
+    downloads = Measure(
+        "downloads", "Downloads", "Resources downloaded.", actions.source, actions.recipe,
+        synonyms=("file downloads",),
+    )  # fmt: skip
+    with REGISTRY.extended(downloads):
+        parsed = parse("file downloads per owner")
+        assert (parsed.measures, parsed.by) == (["downloads"], ["owner"])
+    assert parse("file downloads per owner").measures == []
+
+
+@pytest.mark.parametrize(
+    ("question", "window", "compare"),
+    [
+        ("logins since November 3", ("2026-11-03", "2026-11-22"), None),
+        ("since the 1st of april", ("2026-04-01", "2026-11-22"), None),
+        ("page views between Oct 5 and Oct 11", ("2026-10-05", "2026-10-11"), None),
+        ("logins from 4 to 10 May", ("2026-05-04", "2026-05-10"), None),
+        ("visits in the month before last", ("2026-09-01", "2026-09-30"), None),
+        ("invites sent in Q3", ("2026-07-01", "2026-09-30"), None),
+        ("logins in 2025", ("2025-01-01", "2025-12-31"), None),
+        ("how many logins ths wk", ("2026-11-16", "2026-11-22"), None),
+        ("logins lst qtr", None, None),
+        ("logins may vs april", ("2026-05-01", "2026-05-31"),
+         [("2026-05-01", "2026-05-31"), ("2026-04-01", "2026-04-30")]),
+        ("page views in Q3 against Q2", ("2026-07-01", "2026-09-30"),
+         [("2026-07-01", "2026-09-30"), ("2026-04-01", "2026-06-30")]),
+        ("who may need help", None, None),
+    ],
+)  # fmt: skip
+def test_periods_as_written(
+    question: str, window: tuple[str, str] | None, compare: list[tuple[str, str]] | None
+) -> None:
+    slots = extract(question, TODAY)
+    if window:
+        assert (slots.from_date, slots.to_date) == window
+    elif question == "logins lst qtr":
+        assert slots.range == "last_quarter"
+    else:
+        assert slots.window == {}
+    assert [(w["from"], w["to"]) for w in slots.compare_windows] == (compare or [])
+
+
+@pytest.mark.parametrize(
+    ("question", "ticket", "gain", "portal"),
+    [
+        ("what would self-service save us at 30 dollars per ticket?", 30.0, None, None),
+        ("savings at $40 a ticket this quarter", 40.0, None, None),
+        ("if a support ticket costs us 25 dollars, what are the savings", 25.0, None, None),
+        ("ROI if the portal costs 1000 and brings in 5000", None, 5000.0, 1000.0),
+        ("ROI with a cost of 2k and a gain of 8k", None, 8000.0, 2000.0),
+    ],
+)
+def test_money_named_in_a_question(
+    question: str, ticket: float | None, gain: float | None, portal: float | None
+) -> None:
+    slots = extract(question, TODAY)
+    assert (slots.cost_per_ticket, slots.gain, slots.portal_cost) == (ticket, gain, portal)
+
+
+INDEX = EntityIndex(
+    [
+        ("account", "a1", "Café Mañana Group"),
+        ("account", "a2", "Rosewood Retail"),
+        ("account", "a5", "Rosewood Biotech"),
+        ("account", "a3", "Granite Peak Financial"),
+        ("account", "a4", "Riverbend Media"),
+        ("project", "p1", "Riverbend Media — Mobile pilot"),
+        ("user", "u1", "José Núñez"),
+        ("user", "u2", "Zoë Brandström"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("how is cafe manana group doing", "Café Mañana Group"),
+        ("when did jose nunez last log in", "José Núñez"),
+        ("tell me about Zoe Brandstrom", "Zoë Brandström"),
+        ("logins for Rosewod Retail", "Rosewood Retail"),
+        ("how is granit peak financial", "Granite Peak Financial"),
+        ("how is Riverbnd doing", "Riverbend Media"),
+    ],
+)
+def test_names_without_accents_or_with_a_typo_are_found(question: str, name: str) -> None:
+    assert [m.name for m in INDEX.find(question)] == [name]
+
+
+def test_a_typo_shared_by_two_names_or_a_vocabulary_word_finds_nothing() -> None:
+    assert INDEX.find("how is Rosewod doing?") == []  # two Rosewoods: never guessed
+    assert INDEX.find("how are logins doing") == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what's the CSAT score of Highland Motors?",
+        "move Dunmore Capital over to Zoe Novak",
+        "please email all of Kestrel Farms' users a reminder",
+        "what is the NPS of our customers",
+        "can you schedule a call with their admins",
+    ],
+)
+def test_requests_no_data_can_answer(question: str) -> None:
+    assert out_of_scope(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "invite-to-login conversion by project",
+        "change in logins since last month",
+        "how many invites were sent",
+        "which projects have overdue tasks",
+    ],
+)
+def test_questions_that_only_sound_like_requests(question: str) -> None:
+    assert out_of_scope(question) is None
