@@ -37,9 +37,7 @@ class WebhookUrlError(ValueError):
 def redact(url: str) -> str:
     """``https://hooks.slack.com/…``: scheme and host only (the path holds the secret)."""
     parts = urlsplit(url.strip())
-    host = parts.hostname or "?"
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rsplit("@", 1)[-1] or "?"  # no user:password
     return f"{parts.scheme or '?'}://{host}/…"
 
 
