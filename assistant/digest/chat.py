@@ -60,7 +60,9 @@ def _lines() -> Any:
 
 
 def _say(name: str, *args: Any) -> str:
-    return str(getattr(_lines(), name)(*args)).strip()
+    """A macro of the template, without its blank lines (e.g. a risk without figures)."""
+    text = str(getattr(_lines(), name)(*args))
+    return "\n".join(line for line in text.strip().splitlines() if line.strip())
 
 
 def _clip(text: str, limit: int) -> str:
@@ -180,15 +182,14 @@ def slack_payload(content: DigestContent, summary: Summary) -> dict[str, Any]:
         blocks.append(section)
     blocks.append({"type": "divider"})
     blocks.append(_mrkdwn(f"*{s['risks_heading']}*"))
-    blocks.extend(_mrkdwn(text) for text in s["risks"])
-    blocks.append({"type": "divider"})
-    blocks.append(_mrkdwn(s["wins"]))
-    blocks.append({"type": "divider"})
-    blocks.append(_mrkdwn(f"*{s['chase']}*"))
-    blocks.append(_mrkdwn(s["never"]))
-    blocks.append(_mrkdwn(s["tasks"]))
+    risks = [_mrkdwn(text) for text in s["risks"]]
+    rest: list[dict[str, Any]] = [{"type": "divider"}, _mrkdwn(s["wins"])]
+    rest.append({"type": "divider"})
+    rest.append(_mrkdwn(f"*{s['chase']}*"))
+    rest.append(_mrkdwn(s["never"]))
+    rest.append(_mrkdwn(s["tasks"]))
     if s["team"]:
-        blocks.append(_mrkdwn(s["team"]))
+        rest.append(_mrkdwn(s["team"]))
     buttons = [_button(_say("dashboard_button"), content.dashboard_link, "dashboard")]
     if content.unsubscribe_link:
         buttons.append(_button(_say("unsubscribe_button"), content.unsubscribe_link, "unsubscribe"))
@@ -196,8 +197,14 @@ def slack_payload(content: DigestContent, summary: Summary) -> dict[str, Any]:
         {"type": "actions", "elements": buttons},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": s["footer"]}]},
     ]
+    # Too many risks for Slack's 50 blocks: the last ones become "and K more".
+    room = max(MAX_BLOCKS - len(blocks) - len(rest) - len(tail), 1)
+    if len(risks) > room:
+        left = max(content.risks_total, len(risks)) - (room - 1)
+        risks = [*risks[: room - 1], _mrkdwn(_say("more", SLACK, left, content.dashboard_link))]
+    blocks += risks + rest
     room = MAX_BLOCKS - len(tail)
-    if len(blocks) > room:
+    if len(blocks) > room:  # a last resort: nothing above should get here
         cut = len(blocks) - room + 1
         more = _mrkdwn(_say("more", SLACK, cut, content.dashboard_link))
         blocks = [*blocks[: room - 1], more]
