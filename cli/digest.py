@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -166,7 +166,7 @@ def list_command(
     engine, ws = _open(db, workspace)
     with engine.connect() as conn:
         subs = store.subscriptions(conn, ws)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "member_id": s.member.member_id,
             "name": s.member.name,

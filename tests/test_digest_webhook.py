@@ -17,6 +17,7 @@ from sqlalchemy import select
 from assistant.digest import DigestService, DigestSettings, store
 from assistant.digest.chat import ADAPTIVE_CARD, MAX_BLOCKS, MAX_TEXT
 from assistant.digest.render import card_previous, card_value
+from assistant.digest.webhook import redact
 from assistant.digest.weeks import parse_week
 from metrics.app_models import Digest
 from tests.conftest import Db
@@ -259,10 +260,17 @@ def test_webhook_checks(book: tuple[Db, int], receiver: Receiver) -> None:
         (("slack", "https:///services/x"), "webhook URL has no host"),
         (("slack", "https://hooks.example:99999/x"), "invalid port"),
         (("discord", "https://hooks.example/x"), "webhook kind must be one of slack, teams"),
+        (("teams", "https://hooks.example/päth"), "must be ASCII"),
+        (("teams", "https://hooks.example/a b"), "must not contain spaces"),
+        (("teams", "https://hooks.example/" + "x" * 2000), "longer than 2000 characters"),
     ]
     for webhook, message in bad:
-        with db.engine.begin() as conn, pytest.raises(store.SubscriptionError, match=message):
+        with db.engine.begin() as conn, pytest.raises(store.SubscriptionError, match=message) as e:
             store.subscribe(conn, ws, "tm1", webhook=webhook)
+        assert "/x" not in str(e.value) and "päth" not in str(e.value)  # no path shown
+    assert redact("https://user:pw@hooks.example:8443/T/B/SECRET?sig=1") == (
+        "https://hooks.example:8443/…"
+    )
     with db.engine.begin() as conn:
         with pytest.raises(store.SubscriptionError, match="needs email delivery or a webhook"):
             store.subscribe(conn, ws, "tm1", email=False, remove_webhook=True)

@@ -133,10 +133,10 @@ class WebhookIn(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        from assistant.digest.webhook import WebhookUrlError, check_webhook
+        from assistant.digest.webhook import WebhookUrlError, check_url
 
         try:
-            return check_webhook("slack", value)[1]
+            return check_url(value)
         except WebhookUrlError as exc:
             raise ValueError(str(exc)) from None
 

@@ -264,7 +264,6 @@ def teams_payload(content: DigestContent, summary: Summary) -> dict[str, Any]:
     }
     return {
         "type": "message",
-        "summary": subject(content),
         "attachments": [{"contentType": ADAPTIVE_CARD, "contentUrl": None, "content": card}],
     }
 

@@ -102,7 +102,7 @@ class Built:
 
 Job = Future[Built]
 """A digest being built."""
-Slot = tuple[tuple[int, int], dict[str, str], store.Claim]
+Slot = tuple[tuple[int, int], dict[str, Any], store.Claim]
 """A claimed channel of a target: (target index, channel index), outcome base, claim."""
 
 
@@ -292,18 +292,19 @@ class DigestService:
 
     def _claim(
         self, subscription: Subscription, week: IsoWeek, channel: str = store.EMAIL
-    ) -> Outcome | tuple[dict[str, str], store.Claim]:
+    ) -> Outcome | tuple[dict[str, Any], store.Claim]:
         """The claim to send with on ``channel``, or the outcome that says why not."""
         member = subscription.member
         where = member.email if channel == store.EMAIL else subscription.webhook_shown
-        base = {
+        base: dict[str, Any] = {
             "member_id": member.member_id,
             "email": where or "",
             "week": week.label,
             "channel": channel,
         }
         if not where:
-            return Outcome(**base, status="failed", error="team member has no email address")
+            missing = "team member has no email address" if channel == store.EMAIL else "no webhook"
+            return Outcome(**base, status="failed", error=missing)
         claim = store.claim(
             self.engine,
             self.workspace_id,
@@ -386,7 +387,7 @@ class DigestService:
         return out
 
     def _deliver(
-        self, send: Callable[[], None], claim: store.Claim, base: dict, source: str
+        self, send: Callable[[], None], claim: store.Claim, base: dict[str, Any], source: str
     ) -> Outcome:
         digest_id = claim.digest_id
         assert digest_id is not None

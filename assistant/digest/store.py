@@ -96,7 +96,7 @@ class Subscription:
     def channels(self) -> tuple[str, ...]:
         """``email`` and/or ``webhook``, in that order."""
         out = (EMAIL,) if self.email_delivery else ()
-        return out + ((WEBHOOK,) if self.webhook_url else ())
+        return out + ((WEBHOOK,) if self.webhook_kind and self.webhook_url else ())
 
 
 def _now() -> datetime:

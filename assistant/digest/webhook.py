@@ -28,6 +28,7 @@ from assistant.digest.delivery import DeliveryError
 WebhookKind = Literal["slack", "teams"]
 WEBHOOK_KINDS: tuple[str, ...] = ("slack", "teams")
 BODY_EXCERPT = 300
+MAX_URL = 2000
 
 
 class WebhookUrlError(ValueError):
@@ -48,6 +49,12 @@ def check_webhook(kind: str, url: str) -> tuple[WebhookKind, str]:
         raise WebhookUrlError(
             f"webhook kind must be one of {', '.join(WEBHOOK_KINDS)}, got {kind!r}"
         )
+    return wanted, check_url(url)  # type: ignore[return-value]
+
+
+def check_url(url: str) -> str:
+    """An incoming-webhook URL, stripped: ``http(s)://host[:port]/…`` in ASCII (other
+    characters percent-encoded); raises :class:`WebhookUrlError` (never echoing the path)."""
     text = url.strip()
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https"):
@@ -61,7 +68,13 @@ def check_webhook(kind: str, url: str) -> tuple[WebhookKind, str]:
         raise WebhookUrlError(f"webhook URL has no host: {parts.scheme}://…")
     if any(ch.isspace() for ch in text):
         raise WebhookUrlError(f"webhook URL must not contain spaces: {redact(text)}")
-    return wanted, text  # type: ignore[return-value]
+    if not text.isascii():
+        raise WebhookUrlError(
+            f"webhook URL must be ASCII (percent-encode other characters): {redact(text)}"
+        )
+    if len(text) > MAX_URL:
+        raise WebhookUrlError(f"webhook URL is longer than {MAX_URL} characters")
+    return text
 
 
 class WebhookPoster:
@@ -77,6 +90,9 @@ class WebhookPoster:
         target = parts.path or "/"
         if parts.query:
             target += f"?{parts.query}"
+        if not target.isascii() or any(ord(ch) <= 32 or ord(ch) == 127 for ch in target):
+            # Checked when subscribing; http.client would refuse it (nothing is sent).
+            raise DeliveryError(f"webhook {where}: the URL is not valid", transient=False)
         conn: http.client.HTTPConnection
         if parts.scheme == "https":
             conn = http.client.HTTPSConnection(
