@@ -465,9 +465,9 @@ def release_in_doubt(
 
 
 def ledger(conn: Connection, workspace_id: int, week: str | None = None) -> list[Row]:
-    """Stored digests (of one week, or all), newest week first: rows with the columns of
-    ``digests`` as attributes."""
+    """Stored digests (of one week, or all), newest week first, then by member and channel
+    (``email`` before ``webhook``): rows with the columns of ``digests`` as attributes."""
     query = select(Digest).where(Digest.workspace_id == workspace_id)
     if week:
         query = query.where(Digest.week == week)
-    return list(conn.execute(query.order_by(Digest.week.desc(), Digest.member_id)))
+    return list(conn.execute(query.order_by(Digest.week.desc(), Digest.member_id, Digest.channel)))
