@@ -56,8 +56,8 @@ def service(db: Db, ws: int, smtp_port: int, **changes: Any) -> DigestService:
     settings = DigestSettings(
         smtp_host="127.0.0.1",
         smtp_port=smtp_port,
-        smtp_timeout_s=2,
-        webhook_timeout_s=2,
+        smtp_timeout_s=10,
+        webhook_timeout_s=10,
         backoff_s=0,
         base_url="http://pp.test",
         secret="test-secret",
@@ -227,7 +227,7 @@ def test_timeout_after_sending_is_in_doubt_and_never_resent(
     # An operator who finds it missing in the channel releases it: posted once more.
     with db.engine.begin() as conn:
         assert store.release_in_doubt(conn, ws, WEEK) == 1
-    final = svc.send(week=parse_week(WEEK), to="tm1")
+    final = service(db, ws, sink.port).send(week=parse_week(WEEK), to="tm1")
     assert [(o.channel, o.status) for o in final.outcomes] == [
         ("email", "skipped"),
         ("webhook", "sent"),
