@@ -267,17 +267,29 @@ def preview_command(
     week: Annotated[str | None, typer.Option(help="ISO week (default: last week).")] = None,
     html: Annotated[Path | None, typer.Option(help="Write the HTML here.")] = None,
     text: Annotated[Path | None, typer.Option(help="Write the plain text here.")] = None,
+    chat: Annotated[
+        str | None,
+        typer.Option(help="Print the body a slack or teams webhook would get (JSON) instead."),
+    ] = None,
     db: DbOption = None,
     workspace: WorkspaceOption = DEFAULT_WS,
 ) -> None:
     """Render a member's digest without sending it (text to stdout unless --html/--text)."""
     from assistant.digest import store
+    from assistant.digest.chat import payload
+    from assistant.digest.webhook import WEBHOOK_KINDS
 
+    if chat is not None and chat.lower() not in WEBHOOK_KINDS:
+        raise UserError(f"--chat must be one of {', '.join(WEBHOOK_KINDS)}, got {chat!r}")
     service = _service(db, workspace)
     try:
         page, plain, prepared = service.preview(to, _week(week))
     except store.SubscriptionError as exc:
         raise UserError(str(exc)) from None
+    if chat is not None:
+        body = payload(chat.lower(), prepared.content, prepared.summary)
+        print(json.dumps(body, indent=2, ensure_ascii=False))
+        return
     if html:
         html.write_text(page, encoding="utf-8")
         console.print(f"HTML written to {html}")

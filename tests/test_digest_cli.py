@@ -73,6 +73,11 @@ def test_preview_and_send_for_cron(cli, tmp_path: Path, monkeypatch: pytest.Monk
     assert code == 0 and "Your book, week 2026-W10" in html.read_text()
     code, out, _ = cli("digest", "preview", "--to", "ann@co.example", "--week", "2026-W10")
     assert code == 0 and out.startswith("PORTALPULSE WEEKLY DIGEST: your book, week 2026-W10")
+    code, out, _ = cli("digest", "preview", "--to", "tm1", "--week", "2026-W10", "--chat", "slack")
+    slack = json.loads(out)  # pure JSON on stdout
+    assert code == 0 and slack["blocks"][0]["text"]["text"].endswith("week 2026-W10")
+    code, _, err = cli("digest", "preview", "--to", "tm1", "--chat", "discord")
+    assert code == 1 and "--chat must be one of slack, teams, got 'discord'" in err
     with SmtpSink() as sink:
         monkeypatch.setenv("PORTALPULSE_SMTP_HOST", "127.0.0.1")
         monkeypatch.setenv("PORTALPULSE_SMTP_PORT", str(sink.port))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,6 +88,16 @@ def test_preview_page(app_and_ws: tuple[TestClient, Db, int]) -> None:
     )
     assert text.headers["content-type"].startswith("text/plain") and "- Visits: 4 (" in text.text
     assert client.get("/digests/preview", params={"to": "nobody"}).status_code == 404
+    for kind in ("slack", "teams"):
+        chat = client.get(
+            "/digests/preview", params={"to": "tm1", "week": "2026-W10", "format": kind}
+        )
+        assert chat.status_code == 200 and chat.headers["content-type"] == "application/json"
+        body = chat.json()
+        assert ("blocks" in body) == (kind == "slack") and ("attachments" in body) == (
+            kind == "teams"
+        )
+        assert "4 (" in json.dumps(body)  # 4 visits, as in the text part
     bad_week = client.get("/digests/preview", params={"to": "tm1", "week": "2026-W60"})
     assert bad_week.status_code == 422 and "no week 60" in bad_week.json()["detail"]
 

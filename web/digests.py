@@ -1,7 +1,8 @@
 """Digest pages: the preview of a member's digest and the unsubscribe endpoint.
 
-* ``GET /digests/preview?to=MEMBER[&week=2026-W47][&format=text]`` — the digest as it
-  would be mailed (chart as a data URL), for the request's workspace (``TenantDep``).
+* ``GET /digests/preview?to=MEMBER[&week=2026-W47][&format=text|slack|teams]`` — the
+  digest as it would be mailed (chart as a data URL), or the JSON a Slack / Teams webhook
+  would get, for the request's workspace (``TenantDep``).
 * ``GET /digests/unsubscribe?token=…`` — checks the signed token and asks to confirm
   (a GET must not unsubscribe: mail security scanners open every link);
 * ``POST /digests/unsubscribe?token=…`` — unsubscribes; also the RFC 8058 one-click
@@ -25,7 +26,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Query
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
 from metrics.db import write_transaction
@@ -57,21 +58,28 @@ def preview(
     to: Annotated[str, Query(min_length=1, description="Team member id, email or name.")],
     week: Annotated[str | None, Query(description="ISO week, e.g. 2026-W47.")] = None,
     format: Annotated[
-        Literal["html", "text"],
-        Query(description="`html`: the page as mailed; `text`: its plain-text part."),
+        Literal["html", "text", "slack", "teams"],
+        Query(
+            description="`html`: the page as mailed; `text`: its plain-text part; "
+            "`slack` / `teams`: the JSON body posted to such a webhook."
+        ),
     ] = "html",
 ) -> Response:
-    """A member's digest as it would be mailed; nothing is stored or sent."""
+    """A member's digest as it would be mailed or posted; nothing is stored or sent."""
     from assistant.digest.store import SubscriptionError
     from assistant.digest.weeks import WeekError, parse_week
 
     try:
         chosen = parse_week(week) if week else None
-        page, text, _ = _service(rt, tn.id, tn.name).preview(to, chosen)
+        page, text, prepared = _service(rt, tn.id, tn.name).preview(to, chosen)
     except WeekError as exc:
         raise HTTPException(422, str(exc)) from None
     except SubscriptionError as exc:
         raise HTTPException(404, str(exc)) from None
+    if format in ("slack", "teams"):
+        from assistant.digest.chat import payload
+
+        return JSONResponse(payload(format, prepared.content, prepared.summary))
     return PlainTextResponse(text) if format == "text" else HTMLResponse(page)
 
 
