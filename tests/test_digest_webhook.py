@@ -314,3 +314,28 @@ def test_the_url_is_never_shown(
             select(Digest.email).where(Digest.workspace_id == ws, Digest.channel == "webhook")
         ).scalars()
         assert sorted(stored) == sorted(hooks.values())
+
+
+def test_a_broken_webhook_body_does_not_stop_the_email(
+    book: tuple[Db, int], receiver: Receiver, sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, ws = book
+
+    def broken(kind: str, content: Any, summary: Any) -> dict[str, Any]:
+        raise KeyError("blocks")
+
+    monkeypatch.setattr("assistant.digest.service.payload", broken)
+    report = service(db, ws, sink.port).send(week=parse_week(WEEK), to="tm1")
+    assert [(o.channel, o.status) for o in report.outcomes] == [
+        ("email", "sent"),
+        ("webhook", "failed"),
+    ]
+    assert "could not render the webhook body: KeyError" in (report.outcomes[1].error or "")
+    assert len(sink.handler.messages) == 1 and receiver.posts == []
+    monkeypatch.undo()  # fixed: the next run posts it, and mails nothing again
+    again = service(db, ws, sink.port).send(week=parse_week(WEEK), to="tm1")
+    assert [(o.channel, o.status) for o in again.outcomes] == [
+        ("email", "skipped"),
+        ("webhook", "sent"),
+    ]
+    assert len(sink.handler.messages) == 1 and len(receiver.to(SLACK_PATH)) == 1

@@ -98,6 +98,8 @@ class Built:
     message: EmailMessage | None
     body: dict[str, Any] | None
     source: str
+    body_error: str | None = None
+    """Why the webhook body could not be rendered (the email still goes)."""
 
 
 Job = Future[Built]
@@ -337,9 +339,14 @@ class DigestService:
                 sender=self.settings.sender,
                 message_id=channels[store.EMAIL].message_id,
             )
+        body_error = None
         if store.WEBHOOK in channels and subscription.webhook_kind:
-            body = payload(subscription.webhook_kind, prepared.content, prepared.summary)
-        return Built(message, body, prepared.summary.source)
+            try:
+                body = payload(subscription.webhook_kind, prepared.content, prepared.summary)
+            except Exception as exc:  # the email must not depend on the chat rendering
+                log.error("webhook body for %s: %r", subscription.member.member_id, exc)
+                body_error = f"could not render the webhook body: {type(exc).__name__}: {exc}"
+        return Built(message, body, prepared.summary.source, body_error)
 
     def _finish(
         self,
@@ -359,12 +366,8 @@ class DigestService:
             for slot, base, claim in slots:
                 assert claim.digest_id is not None
                 store.record_error(self.engine, claim.digest_id, error, final=True)
-                out.append(
-                    (
-                        slot,
-                        Outcome(**base, status="failed", error=error, message_id=claim.message_id),
-                    )
-                )
+                failed = Outcome(**base, status="failed", error=error, message_id=claim.message_id)
+                out.append((slot, failed))
             return out
         for slot, base, claim in slots:
             assert claim.digest_id is not None
@@ -375,9 +378,15 @@ class DigestService:
 
                 def send(message: EmailMessage = message) -> None:
                     mailer.send(message)
+            elif built.body is None:
+                error = built.body_error or "no webhook body"
+                store.record_error(self.engine, claim.digest_id, error, final=True)
+                failed = Outcome(**base, status="failed", error=error, message_id=claim.message_id)
+                out.append((slot, failed))
+                continue
             else:
                 url, body = subscription.webhook_url, built.body
-                assert url is not None and body is not None
+                assert url is not None
 
                 def send(url: str = url, body: dict[str, Any] = body) -> None:
                     poster.post(url, body)
