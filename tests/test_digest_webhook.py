@@ -294,8 +294,8 @@ def test_the_url_is_never_shown(
     book: tuple[Db, int], receiver: Receiver, sink: SmtpSink, caplog: pytest.LogCaptureFixture
 ) -> None:
     db, ws = book
-    receiver.script[SLACK_PATH] = [(500, "no", 0)]
-    receiver.script[TEAMS_PATH] = [(404, "gone", 0)]
+    receiver.script[SLACK_PATH] = [(500, f"Cannot POST {SLACK_PATH}", 0)] * 3  # echoes it
+    receiver.script[TEAMS_PATH] = [(404, f"no such hook: {receiver.url(TEAMS_PATH)}", 0)]
     with caplog.at_level(logging.DEBUG):
         report = service(db, ws, sink.port).send(week=parse_week(WEEK))
     shown = [repr(o) for o in report.outcomes] + [caplog.text]
@@ -304,6 +304,11 @@ def test_the_url_is_never_shown(
         shown += [repr(s) for s in store.subscriptions(conn, ws)]
     for text in shown:
         assert "SLACKSECRET" not in text and "TEAMSSECRET" not in text
+    errors = {o.member_id: o.error for o in report.outcomes if o.channel == "webhook"}
+    assert errors == {
+        "tm1": f"webhook http://127.0.0.1:{receiver.port}/…: HTTP 500 Cannot POST /…",
+        "tm4": f"webhook http://127.0.0.1:{receiver.port}/…: HTTP 404 no such hook: /…",
+    }
     hooks = {o.member_id: o.email for o in report.outcomes if o.channel == "webhook"}
     assert hooks == {
         "tm1": f"slack http://127.0.0.1:{receiver.port}/…",

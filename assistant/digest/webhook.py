@@ -77,6 +77,16 @@ def check_url(url: str) -> str:
     return text
 
 
+def scrub(text: str, url: str) -> str:
+    """``text`` (e.g. an error page that echoes the request) without the URL's secret part."""
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    for secret in (url, target, parts.path, parts.query):
+        if len(secret) > 1:
+            text = text.replace(secret, "/…")
+    return text
+
+
 class WebhookPoster:
     """Posts JSON to webhook URLs with a timeout; raises :class:`DeliveryError`."""
 
@@ -137,6 +147,7 @@ class WebhookPoster:
             conn.close()
         if 200 <= status < 300:
             return
+        excerpt = scrub(excerpt, url)
         detail = f"webhook {where}: HTTP {status}" + (f" {excerpt}" if excerpt else "")
         raise DeliveryError(detail, transient=status >= 500 or status == 429)
 
