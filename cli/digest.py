@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -70,25 +70,68 @@ def subscribe_command(
     day: Annotated[str, typer.Option(help="Day of the week (mon … sun).")] = "mon",
     hour: Annotated[int, typer.Option(help="Local hour (0-23).")] = 8,
     tz: Annotated[str, typer.Option("--tz", help="IANA time zone, e.g. Europe/Berlin.")] = "UTC",
+    webhook_url: Annotated[
+        str | None,
+        typer.Option(help="Also post the digest to this Slack / Teams incoming-webhook URL."),
+    ] = None,
+    webhook_kind: Annotated[
+        str | None, typer.Option(help="The webhook's kind: slack or teams (with --webhook-url).")
+    ] = None,
+    no_webhook: Annotated[
+        bool, typer.Option("--no-webhook", help="Remove the subscription's webhook.")
+    ] = False,
+    email: Annotated[
+        bool | None,
+        typer.Option(
+            "--email/--no-email",
+            help="Mail the digest (default: on for new subscriptions, unchanged for others).",
+        ),
+    ] = None,
     db: DbOption = None,
     workspace: WorkspaceOption = DEFAULT_WS,
 ) -> None:
-    """Subscribe a team member (their own book, or --team) to the weekly digest."""
+    """Subscribe a team member (their own book, or --team) to the weekly digest, by email,
+    to a Slack / Teams webhook, or both; run again to change a subscription."""
     from assistant.digest import store
+    from assistant.digest.webhook import WebhookUrlError, check_webhook
     from assistant.digest.weeks import WeekError
 
+    webhook = None
+    if webhook_url is not None or webhook_kind is not None:
+        if no_webhook:
+            raise UserError("--no-webhook removes the webhook: leave out --webhook-url/-kind")
+        if webhook_url is None or webhook_kind is None:
+            raise UserError("--webhook-url and --webhook-kind (slack or teams) go together")
+        try:
+            webhook = check_webhook(webhook_kind, webhook_url)
+        except WebhookUrlError as exc:
+            option = "--webhook-kind" if "kind" in str(exc) else "--webhook-url"
+            raise UserError(f"{option}: {exc}") from None
     engine, ws = _open(db, workspace)
     try:
         with engine.begin() as conn:
             sub = store.subscribe(
-                conn, ws, member, team=_split(team), day=day, hour=hour, timezone=tz
+                conn,
+                ws,
+                member,
+                team=_split(team),
+                day=day,
+                hour=hour,
+                timezone=tz,
+                email=email,
+                webhook=webhook,
+                remove_webhook=no_webhook,
             )
     except (store.SubscriptionError, WeekError) as exc:
         raise UserError(str(exc)) from None
     book = f"team {', '.join(sub.team)}" if sub.team else "own book"
+    where = [f"<{sub.member.email}>"] if sub.email_delivery else []
+    if sub.webhook_shown:
+        where.append(f"webhook {sub.webhook_shown}")
     console.print(
-        f"Subscribed {sub.member.name} <{sub.member.email}> ({book}): "
-        f"{sub.day} {sub.hour:02d}:00 {sub.timezone}"
+        f"Subscribed {sub.member.name} {' and '.join(where)} ({book}): "
+        f"{sub.day} {sub.hour:02d}:00 {sub.timezone}",
+        highlight=False,
     )
 
 
@@ -116,13 +159,14 @@ def list_command(
     db: DbOption = None,
     workspace: WorkspaceOption = DEFAULT_WS,
 ) -> None:
-    """Subscriptions: who, on or off, when, and whose book."""
+    """Subscriptions: who, on or off, when, whose book, and the webhook (redacted)."""
     from assistant.digest import store
+    from assistant.digest.webhook import redact
 
     engine, ws = _open(db, workspace)
     with engine.connect() as conn:
         subs = store.subscriptions(conn, ws)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "member_id": s.member.member_id,
             "name": s.member.name,
@@ -132,21 +176,29 @@ def list_command(
             "hour": s.hour,
             "timezone": s.timezone,
             "team": list(s.team),
+            "email_delivery": s.email_delivery,
+            "webhook": (
+                {"kind": s.webhook_kind, "url": redact(s.webhook_url)}
+                if s.webhook_kind and s.webhook_url
+                else None
+            ),
         }
         for s in subs
     ]
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table("member", "name", "email", "on", "when", "book")
+    table = Table("member", "name", "email", "on", "when", "book", "webhook")
     for r in rows:
+        hook = r["webhook"]
         table.add_row(
             r["member_id"],
             r["name"],
-            r["email"] or "",
+            (r["email"] or "") if r["email_delivery"] else "(no email)",
             "yes" if r["enabled"] else "no",
             f"{r['day']} {r['hour']:02d}:00 {r['timezone']}",
             ", ".join(r["team"]) or "own",
+            f"{hook['kind']} {hook['url']}" if hook else "",
         )
     console.print(table if rows else "No subscriptions yet (portalpulse digest subscribe).")
 
@@ -196,7 +248,7 @@ def send_command(
     if as_json:
         print(json.dumps([o.__dict__ for o in report.outcomes], indent=2))
     else:
-        table = Table("member", "email", "week", "status", "attempts", "detail")
+        table = Table("member", "to", "week", "status", "attempts", "detail")
         for o in report.outcomes:
             table.add_row(
                 o.member_id, o.email, o.week, o.status, str(o.attempts), o.error or o.message_id
@@ -215,17 +267,29 @@ def preview_command(
     week: Annotated[str | None, typer.Option(help="ISO week (default: last week).")] = None,
     html: Annotated[Path | None, typer.Option(help="Write the HTML here.")] = None,
     text: Annotated[Path | None, typer.Option(help="Write the plain text here.")] = None,
+    chat: Annotated[
+        str | None,
+        typer.Option(help="Print the body a slack or teams webhook would get (JSON) instead."),
+    ] = None,
     db: DbOption = None,
     workspace: WorkspaceOption = DEFAULT_WS,
 ) -> None:
     """Render a member's digest without sending it (text to stdout unless --html/--text)."""
     from assistant.digest import store
+    from assistant.digest.chat import payload
+    from assistant.digest.webhook import WEBHOOK_KINDS
 
+    if chat is not None and chat.lower() not in WEBHOOK_KINDS:
+        raise UserError(f"--chat must be one of {', '.join(WEBHOOK_KINDS)}, got {chat!r}")
     service = _service(db, workspace)
     try:
         page, plain, prepared = service.preview(to, _week(week))
     except store.SubscriptionError as exc:
         raise UserError(str(exc)) from None
+    if chat is not None:
+        body = payload(chat.lower(), prepared.content, prepared.summary)
+        print(json.dumps(body, indent=2, ensure_ascii=False))
+        return
     if html:
         html.write_text(page, encoding="utf-8")
         console.print(f"HTML written to {html}")
@@ -255,6 +319,7 @@ def log_command(
         {
             "week": r.week,
             "member_id": r.member_id,
+            "channel": r.channel,
             "email": r.email,
             "status": r.status,
             "attempts": r.attempts,
@@ -267,7 +332,7 @@ def log_command(
     if as_json:
         print(json.dumps(data, indent=2))
         return
-    table = Table("week", "member", "email", "status", "attempts", "last error / message-id")
+    table = Table("week", "member", "to", "status", "attempts", "last error / message-id")
     for d in data:
         table.add_row(
             d["week"],

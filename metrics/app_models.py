@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -99,7 +100,8 @@ class ApiKey(Base):
 
 
 class DigestSubscription(Base):
-    """A team member's weekly digest: on/off, when (local day and hour) and whose book.
+    """A team member's weekly digest: on/off, when (local day and hour), whose book and
+    where it goes (by email, to a Slack / Teams incoming webhook, or both).
 
     ``team`` empty means the member's own book (what they own); otherwise the
     comma-separated member ids of a manager's team.
@@ -114,12 +116,18 @@ class DigestSubscription(Base):
     hour: Mapped[int] = mapped_column(Integer)
     timezone: Mapped[str] = mapped_column(String(64))
     team: Mapped[str] = mapped_column(Text, default="")
+    email_delivery: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    """Mail the digest to the member's address (false: the webhook only)."""
+    webhook_kind: Mapped[str | None] = mapped_column(String(8))
+    """``slack`` or ``teams``; None: no webhook."""
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    """The incoming-webhook URL: a secret (never logged or shown in full)."""
     created_at: Mapped[datetime] = mapped_column(UtcMillis)
     updated_at: Mapped[datetime] = mapped_column(UtcMillis)
 
 
 class Digest(Base):
-    """One digest for one recipient and ISO week: the exactly-once ledger.
+    """One digest for one recipient, ISO week and channel: the exactly-once ledger.
 
     The unique key is claimed (inserted) before anything is sent, so a second
     run for the same week finds the row and sends nothing.
@@ -127,7 +135,7 @@ class Digest(Base):
 
     __tablename__ = "digests"
     __table_args__ = (
-        UniqueConstraint("workspace_id", "member_id", "week"),
+        UniqueConstraint("workspace_id", "member_id", "week", "channel"),
         Index(None, "workspace_id", "week", "status"),
     )
 
@@ -136,11 +144,14 @@ class Digest(Base):
     member_id: Mapped[str] = mapped_column(ID)
     week: Mapped[str] = mapped_column(String(8))
     """ISO week, e.g. ``2026-W47``."""
+    channel: Mapped[str] = mapped_column(String(8), server_default="email")
+    """``email`` or ``webhook`` (a Slack / Teams post)."""
     email: Mapped[str] = mapped_column(Text)
+    """Where it went: the address, or for a webhook its kind and redacted URL."""
     status: Mapped[str] = mapped_column(String(16))
-    """``sending`` (claimed), ``sent``, ``failed`` or ``in_doubt`` (SMTP outcome unknown)."""
+    """``sending`` (claimed), ``sent``, ``failed`` or ``in_doubt`` (outcome unknown)."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    """SMTP attempts started (counted before each attempt)."""
+    """SMTP / HTTP attempts started (counted before each attempt)."""
     last_error: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(Text)
     claimed_at: Mapped[datetime] = mapped_column(UtcMillis)

@@ -12,6 +12,7 @@ from cli import app
 from cli.common import run_app
 from tests.conftest import Db
 from tests.digest_support import SmtpSink, load_book
+from tests.webhook_support import Receiver
 
 
 @pytest.fixture
@@ -72,6 +73,11 @@ def test_preview_and_send_for_cron(cli, tmp_path: Path, monkeypatch: pytest.Monk
     assert code == 0 and "Your book, week 2026-W10" in html.read_text()
     code, out, _ = cli("digest", "preview", "--to", "ann@co.example", "--week", "2026-W10")
     assert code == 0 and out.startswith("PORTALPULSE WEEKLY DIGEST: your book, week 2026-W10")
+    code, out, _ = cli("digest", "preview", "--to", "tm1", "--week", "2026-W10", "--chat", "slack")
+    slack = json.loads(out)  # pure JSON on stdout
+    assert code == 0 and slack["blocks"][0]["text"]["text"].endswith("week 2026-W10")
+    code, _, err = cli("digest", "preview", "--to", "tm1", "--chat", "discord")
+    assert code == 1 and "--chat must be one of slack, teams, got 'discord'" in err
     with SmtpSink() as sink:
         monkeypatch.setenv("PORTALPULSE_SMTP_HOST", "127.0.0.1")
         monkeypatch.setenv("PORTALPULSE_SMTP_PORT", str(sink.port))
@@ -88,3 +94,75 @@ def test_preview_and_send_for_cron(cli, tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("PORTALPULSE_SMTP_MAX_ATTEMPTS", "2")
     code, out, err = cli("digest", "send", "--week", "2026-W11")
     assert code == 1 and "1 failed" in out and "1 digest(s) failed or in doubt" in err
+
+
+def test_webhook_subscription_and_send(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "/services/T0/B0/CLISECRET"
+    with Receiver() as receiver:
+        code, out, _ = cli(
+            "digest", "subscribe", "-m", "tm3", "--no-email",
+            "--webhook-url", receiver.url(secret), "--webhook-kind", "Slack",
+        )  # fmt: skip
+        shown = f"http://127.0.0.1:{receiver.port}/…"
+        said = " ".join(out.split())
+        assert code == 0 and f"Subscribed Cid Quiet webhook slack {shown} (own book)" in said
+        code, out, _ = cli(
+            "digest", "subscribe", "-m", "tm1",
+            "--webhook-url", "https://hooks.slack.com/services/T/B/X", "--webhook-kind", "teams",
+        )  # fmt: skip
+        said = " ".join(out.split())
+        assert code == 0 and "<ann@co.example> and webhook teams https://hooks.slack.com/…" in said
+        code, listed, _ = cli("digest", "list", "--json")
+        rows = {r["member_id"]: r for r in json.loads(listed)}
+        assert rows["tm3"]["email_delivery"] is False
+        assert rows["tm3"]["webhook"] == {"kind": "slack", "url": shown}
+        assert rows["tm1"]["email_delivery"] is True
+        code, table, _ = cli("digest", "list")
+        assert code == 0 and "(no email)" in table and "CLISECRET" not in listed + table
+        code, out, _ = cli("digest", "send", "--week", "2026-W10", "--to", "tm3", "--json")
+        assert code == 0
+        [sent] = json.loads(out)
+        assert (sent["channel"], sent["status"], sent["email"]) == (
+            "webhook",
+            "sent",
+            f"slack {shown}",
+        )
+        assert len(receiver.to(secret)) == 1
+        code, out, _ = cli("digest", "send", "--week", "2026-W10", "--to", "tm3")
+        assert code == 0 and "0 sent, 1 skipped" in out and len(receiver.posts) == 1
+        assert "CLISECRET" not in out
+        code, log, _ = cli("digest", "log", "--json")
+        [row] = json.loads(log)
+        assert (row["channel"], row["email"], row["status"]) == (
+            "webhook",
+            f"slack {shown}",
+            "sent",
+        )
+        assert "CLISECRET" not in out + log
+        code, out, _ = cli("digest", "subscribe", "-m", "tm1", "--no-webhook")
+        assert code == 0 and "webhook" not in out
+
+
+def test_webhook_errors(cli) -> None:
+    url = "https://hooks.slack.com/services/T/B/X"
+    cases = [
+        (
+            ("--webhook-url", "ftp://hooks.example/x", "--webhook-kind", "slack"),
+            "--webhook-url: webhook URL must start with http:// or https://, got ftp:…",
+        ),
+        (
+            ("--webhook-url", "https://", "--webhook-kind", "slack"),
+            "--webhook-url: webhook URL has no host: https://…",
+        ),
+        (
+            ("--webhook-url", url, "--webhook-kind", "discord"),
+            "--webhook-kind: webhook kind must be one of slack, teams, got 'discord'",
+        ),
+        (("--webhook-url", url), "--webhook-url and --webhook-kind (slack or teams) go together"),
+        (("--webhook-url", url, "--webhook-kind", "slack", "--no-webhook"), "--no-webhook"),
+        (("--no-email",), "the digest of tm1 (Ann Owner) needs email delivery or a webhook"),
+    ]
+    for args, message in cases:
+        code, _, err = cli("digest", "subscribe", "-m", "tm1", *args)
+        assert code == 1 and message in " ".join(err.split()), (args, err)
+        assert "Traceback" not in err

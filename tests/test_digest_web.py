@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,6 +88,16 @@ def test_preview_page(app_and_ws: tuple[TestClient, Db, int]) -> None:
     )
     assert text.headers["content-type"].startswith("text/plain") and "- Visits: 4 (" in text.text
     assert client.get("/digests/preview", params={"to": "nobody"}).status_code == 404
+    for kind in ("slack", "teams"):
+        chat = client.get(
+            "/digests/preview", params={"to": "tm1", "week": "2026-W10", "format": kind}
+        )
+        assert chat.status_code == 200 and chat.headers["content-type"] == "application/json"
+        body = chat.json()
+        assert ("blocks" in body) == (kind == "slack") and ("attachments" in body) == (
+            kind == "teams"
+        )
+        assert "4 (" in json.dumps(body)  # 4 visits, as in the text part
     bad_week = client.get("/digests/preview", params={"to": "tm1", "week": "2026-W60"})
     assert bad_week.status_code == 422 and "no week 60" in bad_week.json()["detail"]
 
@@ -115,3 +126,52 @@ def test_scheduler_starts_with_the_app_when_enabled(
         (scheduler,) = started
         assert scheduler.running and scheduler.get_job(JOB_ID) is not None
     assert not scheduler.running
+
+
+def test_subscriptions_api_with_a_webhook(app_and_ws: tuple[TestClient, Db, int]) -> None:
+    client, db, ws = app_and_ws
+    url = "https://acme.webhook.office.com/webhookb2/APISECRET"
+    put = client.put(
+        "/digests/subscriptions/Dee Partner",
+        json={"email": False, "webhook": {"kind": "teams", "url": url}, "day": "fri"},
+    )
+    assert put.status_code == 200, put.text
+    dee = put.json()
+    assert (dee["member_id"], dee["day"], dee["email_delivery"]) == ("tm4", "fri", False)
+    assert dee["webhook"] == {"kind": "teams", "url": "https://acme.webhook.office.com/…"}
+    listed = client.get("/digests/subscriptions")
+    assert listed.status_code == 200 and "APISECRET" not in listed.text
+    assert [(s["member_id"], s["webhook"]) for s in listed.json()] == [
+        ("tm1", None),
+        ("tm4", dee["webhook"]),
+    ]
+    with db.engine.connect() as conn:  # stored as given, for delivery
+        [stored] = [s for s in store.subscriptions(conn, ws) if s.member.member_id == "tm4"]
+    assert (stored.webhook_kind, stored.webhook_url) == ("teams", url)
+    # Left out: the webhook is kept; null removes it (then email must be on).
+    kept = client.put("/digests/subscriptions/tm4", json={"hour": 9}).json()
+    assert kept["webhook"] == dee["webhook"] and kept["hour"] == 9
+    alone = client.put("/digests/subscriptions/tm4", json={"webhook": None})
+    assert alone.status_code == 422
+    assert "needs email delivery or a webhook" in alone.json()["detail"]
+    gone = client.put("/digests/subscriptions/tm4", json={"webhook": None, "email": True})
+    assert gone.status_code == 200 and gone.json()["webhook"] is None
+    assert gone.json()["email_delivery"] is True
+
+
+def test_subscriptions_api_rejects_bad_webhooks(app_and_ws: tuple[TestClient, Db, int]) -> None:
+    client, _, _ = app_and_ws
+    cases = [
+        ({"kind": "slack", "url": "ftp://hooks.example/x"}, "url", "must start with http://"),
+        ({"kind": "slack", "url": "https://"}, "url", "webhook URL has no host"),
+        ({"kind": "discord", "url": "https://hooks.example/x"}, "kind", "'slack' or 'teams'"),
+    ]
+    for webhook, field, message in cases:
+        response = client.put("/digests/subscriptions/tm1", json={"webhook": webhook})
+        assert response.status_code == 422, webhook
+        body = response.json()
+        [error] = body["errors"]
+        assert error["loc"] == ["body", "webhook", field] and message in error["msg"], error
+        assert f"webhook.{field}" in body["detail"] and message in body["detail"], body
+    unknown = client.put("/digests/subscriptions/nobody", json={})
+    assert unknown.status_code == 422 and "no team member" in unknown.json()["detail"]

@@ -1,6 +1,6 @@
 """Weekly AI digest emails (issue #7): per-recipient content from the metrics layer, a
 grounded summary, HTML/text rendering with an inline chart, exactly-once SMTP delivery,
-subscriptions and the scheduler.
+subscriptions and the scheduler; the same digest posted to Slack / Teams webhooks.
 
 | module | responsibility |
 | --- | --- |
@@ -12,6 +12,7 @@ subscriptions and the scheduler.
 | ``chart``, ``render`` | the PNG trend chart; HTML/text parts and the MIME message |
 | ``tokens`` | signed unsubscribe tokens |
 | ``delivery`` | SMTP with transient/permanent failures |
+| ``chat``, ``webhook`` | Slack Block Kit / Teams Adaptive Card; webhook URL checks, posting |
 | ``service`` | a run: claim, build, send with retries, report |
 | ``scheduler`` | APScheduler job inside ``portalpulse serve`` |
 """

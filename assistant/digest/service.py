@@ -1,5 +1,8 @@
 """One digest run: for each subscription, claim → build → summarize → render → send.
 
+A subscription's channels (email, a Slack / Teams webhook) are claimed and delivered
+one by one, each with its own ledger row; the digest is built once for all of them.
+
 Each recipient is handled on its own: an error while building or sending one
 digest is recorded in its ledger row and reported, and the run goes on with the
 next. See :mod:`assistant.digest.store` for the exactly-once protocol.
@@ -23,6 +26,7 @@ from sqlalchemy import Engine
 
 from assistant.digest import store
 from assistant.digest.chart import trend_png
+from assistant.digest.chat import payload
 from assistant.digest.content import DigestContent, WeekData, build_content
 from assistant.digest.delivery import DeliveryError, SmtpMailer
 from assistant.digest.render import build_message, data_url, render_parts
@@ -30,6 +34,7 @@ from assistant.digest.settings import DigestSettings
 from assistant.digest.store import Subscription
 from assistant.digest.summary import Summary, summarize, templated
 from assistant.digest.tokens import sign, signing_key
+from assistant.digest.webhook import WebhookPoster
 from assistant.digest.weeks import IsoWeek, due_week, last_complete_week
 from assistant.settings import Settings
 
@@ -43,6 +48,16 @@ class Mailer(Protocol):
     def close(self) -> None: ...
 
 
+class Poster(Protocol):
+    def post(self, url: str, payload: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def webhook_poster(settings: DigestSettings) -> Poster:
+    return WebhookPoster(settings.webhook_timeout_s)
+
+
 @dataclass(frozen=True)
 class Outcome:
     member_id: str
@@ -54,6 +69,8 @@ class Outcome:
     error: str | None = None
     message_id: str | None = None
     summary_source: str | None = None
+    channel: str = store.EMAIL
+    """``email`` (``email`` is the address) or ``webhook`` (its kind and redacted URL)."""
 
 
 @dataclass
@@ -73,8 +90,22 @@ class RunReport:
         return f"digests {self.week or '(due weeks)'}: " + ", ".join(parts)
 
 
-Job = Future[tuple[EmailMessage, str]]
-"""A digest being built: the message and where its summary came from."""
+@dataclass
+class Built:
+    """A digest ready to deliver: the email, the webhook body (each when its channel was
+    claimed) and where the summary came from."""
+
+    message: EmailMessage | None
+    body: dict[str, Any] | None
+    source: str
+    body_error: str | None = None
+    """Why the webhook body could not be rendered (the email still goes)."""
+
+
+Job = Future[Built]
+"""A digest being built."""
+Slot = tuple[tuple[int, int], dict[str, Any], store.Claim]
+"""A claimed channel of a target: (target index, channel index), outcome base, claim."""
 
 
 @dataclass
@@ -96,6 +127,7 @@ class DigestService:
         llm: Settings | None = None,
         *,
         mailer_factory: Callable[[DigestSettings], Mailer] = SmtpMailer,
+        poster_factory: Callable[[DigestSettings], Poster] = webhook_poster,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.engine = engine
@@ -104,6 +136,7 @@ class DigestService:
         self.settings = settings or DigestSettings.from_env()
         self.llm = llm
         self.mailer_factory = mailer_factory
+        self.poster_factory = poster_factory
         self.sleep = sleep
         self._key: bytes | None = None
         self._model: Any = None
@@ -218,50 +251,70 @@ class DigestService:
         shared = WeekData()
         workers = self.settings.workers
         mailer = self.mailer_factory(self.settings)
-        results: dict[int, Outcome] = {}
-        pending: deque[tuple[int, dict[str, str], store.Claim, Job]] = deque()
+        poster = self.poster_factory(self.settings)
+        results: dict[tuple[int, int], Outcome] = {}
+        pending: deque[tuple[Subscription, list[Slot], Job]] = deque()
+
+        def finish() -> None:
+            subscription, slots, job = pending.popleft()
+            for slot, outcome in self._finish(mailer, poster, subscription, slots, job):
+                results[slot] = outcome
+
         try:
             with ThreadPoolExecutor(workers, thread_name_prefix="digest") as pool:
                 for index, (subscription, week) in enumerate(targets):
-                    claimed = self._claim(subscription, week)
-                    if isinstance(claimed, Outcome):
-                        results[index] = claimed
+                    slots: list[Slot] = []
+                    for number, channel in enumerate(subscription.channels):
+                        claimed = self._claim(subscription, week, channel)
+                        if isinstance(claimed, Outcome):
+                            results[(index, number)] = claimed
+                        else:
+                            slots.append(((index, number), *claimed))
+                    if not slots:
                         continue
-                    base, claim = claimed
-                    job = pool.submit(self._build, subscription, week, claim, shared)
-                    pending.append((index, base, claim, job))
+                    channels = {base["channel"]: claim for _, base, claim in slots}
+                    job = pool.submit(self._build, subscription, week, channels, shared)
+                    pending.append((subscription, slots, job))
                     while len(pending) >= 2 * workers:
-                        index, outcome = self._finish(mailer, *pending.popleft())
-                        results[index] = outcome
+                        finish()
                 while pending:
-                    index, outcome = self._finish(mailer, *pending.popleft())
-                    results[index] = outcome
+                    finish()
         finally:
             mailer.close()
+            poster.close()
         report.outcomes = [results[i] for i in sorted(results)]
         log.info(report.line())
         return report
 
-    def _message_id(self, member_id: str, week: IsoWeek) -> str:
+    def _message_id(self, member_id: str, week: IsoWeek, channel: str = store.EMAIL) -> str:
         domain = parseaddr(self.settings.sender)[1].rsplit("@", 1)[-1] or "portalpulse"
         safe = "".join(ch if ch.isalnum() else "-" for ch in member_id)[:40]
-        return make_msgid(idstring=f"digest.{week.label}.{safe}", domain=domain)
+        kind = "" if channel == store.EMAIL else f".{channel}"
+        return make_msgid(idstring=f"digest.{week.label}.{safe}{kind}", domain=domain)
 
     def _claim(
-        self, subscription: Subscription, week: IsoWeek
-    ) -> Outcome | tuple[dict[str, str], store.Claim]:
-        """The claim to send with, or the outcome that says why not."""
+        self, subscription: Subscription, week: IsoWeek, channel: str = store.EMAIL
+    ) -> Outcome | tuple[dict[str, Any], store.Claim]:
+        """The claim to send with on ``channel``, or the outcome that says why not."""
         member = subscription.member
-        base = {"member_id": member.member_id, "email": member.email or "", "week": week.label}
-        if not member.email:
-            return Outcome(**base, status="failed", error="team member has no email address")
+        where = member.email if channel == store.EMAIL else subscription.webhook_shown
+        base: dict[str, Any] = {
+            "member_id": member.member_id,
+            "email": where or "",
+            "week": week.label,
+            "channel": channel,
+        }
+        if not where:
+            missing = "team member has no email address" if channel == store.EMAIL else "no webhook"
+            return Outcome(**base, status="failed", error=missing)
         claim = store.claim(
             self.engine,
             self.workspace_id,
             member.member_id,
             week.label,
-            member.email,
-            self._message_id(member.member_id, week),
+            where,
+            self._message_id(member.member_id, week, channel),
+            channel=channel,
         )
         if claim.digest_id is None:
             status = "in_doubt" if claim.in_doubt else "skipped"
@@ -269,47 +322,91 @@ class DigestService:
         return base, claim
 
     def _build(
-        self, subscription: Subscription, week: IsoWeek, claim: store.Claim, shared: WeekData
-    ) -> tuple[EmailMessage, str]:
-        """The message to send and where its summary came from (runs in a worker thread)."""
+        self,
+        subscription: Subscription,
+        week: IsoWeek,
+        channels: dict[str, store.Claim],
+        shared: WeekData,
+    ) -> Built:
+        """The email and/or webhook body of the claimed channels (runs in a worker thread)."""
         prepared = self.prepare(subscription, week, shared)
-        message = build_message(
-            prepared.content,
-            prepared.summary,
-            prepared.png,
-            sender=self.settings.sender,
-            message_id=claim.message_id,
-        )
-        return message, prepared.summary.source
+        message = body = None
+        if store.EMAIL in channels:
+            message = build_message(
+                prepared.content,
+                prepared.summary,
+                prepared.png,
+                sender=self.settings.sender,
+                message_id=channels[store.EMAIL].message_id,
+            )
+        body_error = None
+        if store.WEBHOOK in channels and subscription.webhook_kind:
+            try:
+                body = payload(subscription.webhook_kind, prepared.content, prepared.summary)
+            except Exception as exc:  # the email must not depend on the chat rendering
+                log.error("webhook body for %s: %r", subscription.member.member_id, exc)
+                body_error = f"could not render the webhook body: {type(exc).__name__}: {exc}"
+        return Built(message, body, prepared.summary.source, body_error)
 
     def _finish(
         self,
         mailer: Mailer,
-        index: int,
-        base: dict[str, str],
-        claim: store.Claim,
+        poster: Poster,
+        subscription: Subscription,
+        slots: list[Slot],
         job: Job,
-    ) -> tuple[int, Outcome]:
-        assert claim.digest_id is not None
+    ) -> list[tuple[tuple[int, int], Outcome]]:
+        out = []
         try:
-            message, source = job.result()
+            built = job.result()
         except Exception as exc:  # a broken digest must not stop the others
-            log.error("digest for %s (%s) could not be built: %r", base["member_id"], exc, exc)
+            member = subscription.member.member_id
+            log.error("digest for %s (%s) could not be built: %r", member, exc, exc)
             error = f"could not build the digest: {type(exc).__name__}: {exc}"
-            store.record_error(self.engine, claim.digest_id, error, final=True)
-            return index, Outcome(**base, status="failed", error=error, message_id=claim.message_id)
-        return index, self._deliver(mailer, message, claim.digest_id, base, source)
+            for slot, base, claim in slots:
+                assert claim.digest_id is not None
+                store.record_error(self.engine, claim.digest_id, error, final=True)
+                failed = Outcome(**base, status="failed", error=error, message_id=claim.message_id)
+                out.append((slot, failed))
+            return out
+        for slot, base, claim in slots:
+            assert claim.digest_id is not None
+            send: Callable[[], None]
+            if base["channel"] == store.EMAIL:
+                message = built.message
+                assert message is not None
+
+                def send(message: EmailMessage = message) -> None:
+                    mailer.send(message)
+            elif built.body is None:
+                error = built.body_error or "no webhook body"
+                store.record_error(self.engine, claim.digest_id, error, final=True)
+                failed = Outcome(**base, status="failed", error=error, message_id=claim.message_id)
+                out.append((slot, failed))
+                continue
+            else:
+                url, body = subscription.webhook_url, built.body
+                assert url is not None
+
+                def send(url: str = url, body: dict[str, Any] = body) -> None:
+                    poster.post(url, body)
+
+            outcome = self._deliver(send, claim, base, built.source)
+            out.append((slot, outcome))
+        return out
 
     def _deliver(
-        self, mailer: Mailer, message: EmailMessage, digest_id: int, base: dict, source: str
+        self, send: Callable[[], None], claim: store.Claim, base: dict[str, Any], source: str
     ) -> Outcome:
+        digest_id = claim.digest_id
+        assert digest_id is not None
         limit = self.settings.max_attempts
         attempts = 0
         error = ""
         for tries in range(1, limit + 1):
             attempts = store.start_attempt(self.engine, digest_id)
             try:
-                mailer.send(message)
+                send()
             except DeliveryError as exc:
                 error = str(exc)
                 if exc.in_doubt:  # the server may have it: a gap is better than a copy
@@ -320,7 +417,7 @@ class DigestService:
                         status="in_doubt",
                         attempts=attempts,
                         error=error,
-                        message_id=message["Message-ID"],
+                        message_id=claim.message_id,
                         summary_source=source,
                     )
                 final = not exc.transient or tries >= limit
@@ -335,7 +432,7 @@ class DigestService:
                 **base,
                 status="sent",
                 attempts=attempts,
-                message_id=message["Message-ID"],
+                message_id=claim.message_id,
                 summary_source=source,
             )
         return Outcome(
@@ -343,6 +440,6 @@ class DigestService:
             status="failed",
             attempts=attempts,
             error=error,
-            message_id=message["Message-ID"],
+            message_id=claim.message_id,
             summary_source=source,
         )

@@ -10,8 +10,11 @@ Validated once; a bad value raises :class:`DigestSettingsError` naming the varia
 ``PORTALPULSE_SMTP_PASSWORD``      login password
 ``PORTALPULSE_SMTP_FROM``          sender, default ``PortalPulse <digest@localhost>``
 ``PORTALPULSE_SMTP_TIMEOUT_S``     socket timeout, default 30
-``PORTALPULSE_SMTP_MAX_ATTEMPTS``  attempts per recipient (transient failures), default 3
+``PORTALPULSE_SMTP_MAX_ATTEMPTS``  attempts per recipient and channel (transient failures,
+                                   webhooks too), default 3
 ``PORTALPULSE_SMTP_BACKOFF_S``     first retry delay, doubled each retry, default 2
+``PORTALPULSE_WEBHOOK_TIMEOUT_S``  Slack / Teams webhook timeout (connect, response),
+                                   default 10
 ``PORTALPULSE_BASE_URL``           where the web app is, for links; default
                                    ``http://127.0.0.1:8000``
 ``PORTALPULSE_SECRET``             key of the unsubscribe-link signatures; when unset a
@@ -60,6 +63,7 @@ class DigestSettings:
     scheduler: bool = False
     workers: int = 2
     """Threads building digests in parallel (SQL reads, summaries); sending stays serial."""
+    webhook_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
         if self.smtp_tls not in TLS_MODES:
@@ -74,6 +78,10 @@ class DigestSettings:
             _fail("PORTALPULSE_SMTP_USER", "must be set with PORTALPULSE_SMTP_PASSWORD", None)
         if not self.smtp_timeout_s > 0:
             _fail("PORTALPULSE_SMTP_TIMEOUT_S", "must be a positive number", self.smtp_timeout_s)
+        if not self.webhook_timeout_s > 0:
+            _fail(
+                "PORTALPULSE_WEBHOOK_TIMEOUT_S", "must be a positive number", self.webhook_timeout_s
+            )
         if self.max_attempts < 1:
             _fail("PORTALPULSE_SMTP_MAX_ATTEMPTS", "must be a whole number >= 1", self.max_attempts)
         if self.backoff_s < 0:
@@ -112,6 +120,9 @@ class DigestSettings:
             "secret": get("PORTALPULSE_SECRET"),
             "scheduler": _flag(get, "PORTALPULSE_DIGEST_SCHEDULER"),
             "workers": _number(get, "PORTALPULSE_DIGEST_WORKERS", cls.workers, int),
+            "webhook_timeout_s": _number(
+                get, "PORTALPULSE_WEBHOOK_TIMEOUT_S", cls.webhook_timeout_s, float
+            ),
         }
         values.update(overrides)
         return cls(**values)

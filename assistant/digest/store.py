@@ -1,5 +1,11 @@
 """Subscriptions and the digest ledger (tables ``digest_subscriptions`` and ``digests``).
 
+A subscription delivers by email (the member's address), to a Slack / Teams
+incoming webhook, or both; each channel has its own ledger row per week
+(``channel`` ``email`` or ``webhook``) and the protocol below holds for each: an
+HTTP request that went out without a response in time is in doubt like an SMTP
+DATA without a reply.
+
 **Exactly once.** Before anything is sent, a run *claims* the row
 ``(workspace, member, week)`` by inserting it (the unique key makes the insert
 the lock); a run that finds the row already there sends nothing for it unless
@@ -30,18 +36,20 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, Row, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from assistant.digest.webhook import WebhookUrlError, check_webhook, redact
 from assistant.digest.weeks import check_hour, parse_day, zone
 from metrics.app_models import Digest, DigestSubscription
 from metrics.db import write_transaction
 from metrics.models import TeamMember
 
 SENDING, SENT, FAILED, IN_DOUBT = "sending", "sent", "failed", "in_doubt"
+EMAIL, WEBHOOK = "email", "webhook"
 CLAIM_LEASE = timedelta(minutes=15)
 
 
@@ -65,11 +73,30 @@ class Subscription:
     timezone: str
     team: tuple[str, ...]
     """Empty: the member's own book."""
+    email_delivery: bool = True
+    """Mail it to the member's address."""
+    webhook_kind: str | None = None
+    """``slack`` or ``teams`` when the digest is also (or only) posted to a webhook."""
+    webhook_url: str | None = field(default=None, repr=False)
+    """A secret: show :attr:`webhook_shown` instead."""
 
     @property
     def scope_members(self) -> tuple[str, ...]:
         """Whose book the digest covers."""
         return self.team or (self.member.member_id,)
+
+    @property
+    def webhook_shown(self) -> str | None:
+        """The webhook as it may be shown or logged: ``slack https://hooks.slack.com/…``."""
+        if not self.webhook_kind or not self.webhook_url:
+            return None
+        return f"{self.webhook_kind} {redact(self.webhook_url)}"
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """``email`` and/or ``webhook``, in that order."""
+        out = (EMAIL,) if self.email_delivery else ()
+        return out + ((WEBHOOK,) if self.webhook_kind and self.webhook_url else ())
 
 
 def _now() -> datetime:
@@ -112,13 +139,49 @@ def subscribe(
     day: str = "mon",
     hour: int = 8,
     timezone: str = "UTC",
+    email: bool | None = None,
+    webhook: tuple[str, str] | None = None,
+    remove_webhook: bool = False,
     now: datetime | None = None,
 ) -> Subscription:
-    """Create or update (and enable) a member's subscription; returns it."""
+    """Create or update (and enable) a member's subscription; returns it.
+
+    ``email``: mail the digest (None: keep what the subscription had; new ones do).
+    ``webhook``: ``(kind, url)`` to post it to as well (kept as it was when None);
+    ``remove_webhook`` drops it. A subscription needs at least one of the two.
+    """
     recipient = find_member(conn, workspace_id, member)
-    if not recipient.email:
+    key = and_(
+        DigestSubscription.workspace_id == workspace_id,
+        DigestSubscription.member_id == recipient.member_id,
+    )
+    old = conn.execute(
+        select(
+            DigestSubscription.email_delivery,
+            DigestSubscription.webhook_kind,
+            DigestSubscription.webhook_url,
+        ).where(key)
+    ).one_or_none()
+    by_email = email if email is not None else (old.email_delivery if old else True)
+    hook: tuple[str | None, str | None] = (
+        (old.webhook_kind, old.webhook_url) if old else (None, None)
+    )
+    if webhook is not None:
+        try:
+            hook = check_webhook(*webhook)
+        except WebhookUrlError as exc:
+            raise SubscriptionError(str(exc)) from None
+    elif remove_webhook:
+        hook = (None, None)
+    if not by_email and not hook[1]:
         raise SubscriptionError(
-            f"team member {recipient.member_id} ({recipient.name}) has no email address"
+            f"the digest of {recipient.member_id} ({recipient.name}) needs email delivery "
+            "or a webhook"
+        )
+    if by_email and not recipient.email:
+        raise SubscriptionError(
+            f"team member {recipient.member_id} ({recipient.name}) has no email address "
+            "(turn email delivery off to use a webhook only)"
         )
     team_ids = tuple(dict.fromkeys(find_member(conn, workspace_id, m).member_id for m in team))
     day, hour = parse_day(day), check_hour(hour)
@@ -130,12 +193,11 @@ def subscribe(
         "hour": hour,
         "timezone": timezone,
         "team": ",".join(team_ids),
+        "email_delivery": by_email,
+        "webhook_kind": hook[0],
+        "webhook_url": hook[1],
         "updated_at": at,
     }
-    key = and_(
-        DigestSubscription.workspace_id == workspace_id,
-        DigestSubscription.member_id == recipient.member_id,
-    )
     if conn.execute(update(DigestSubscription).where(key).values(**values)).rowcount == 0:
         conn.execute(
             insert(DigestSubscription).values(
@@ -145,7 +207,7 @@ def subscribe(
                 **values,
             )
         )
-    return Subscription(recipient, True, day, hour, timezone, team_ids)
+    return Subscription(recipient, True, day, hour, timezone, team_ids, by_email, *hook)
 
 
 def unsubscribe(
@@ -175,7 +237,19 @@ def subscriptions(
     for row in conn.execute(query.order_by(DigestSubscription.member_id)):
         member = known.get(row.member_id, Member(row.member_id, row.member_id, None))
         team = tuple(t for t in row.team.split(",") if t)
-        out.append(Subscription(member, row.enabled, row.day_of_week, row.hour, row.timezone, team))
+        out.append(
+            Subscription(
+                member,
+                row.enabled,
+                row.day_of_week,
+                row.hour,
+                row.timezone,
+                team,
+                row.email_delivery,
+                row.webhook_kind,
+                row.webhook_url,
+            )
+        )
     return out
 
 
@@ -246,8 +320,10 @@ def claim(
     message_id: str,
     now: datetime | None = None,
     lease: timedelta = CLAIM_LEASE,
+    channel: str = EMAIL,
 ) -> Claim:
-    """Take the right to send ``member``'s digest for ``week`` (committed at once)."""
+    """Take the right to send ``member``'s digest for ``week`` on ``channel`` (committed
+    at once); ``email`` is the address, or the webhook as it may be shown."""
     at = now or _now()
     try:
         with write_transaction(engine) as conn:
@@ -257,6 +333,7 @@ def claim(
                     workspace_id=workspace_id,
                     member_id=member_id,
                     week=week,
+                    channel=channel,
                     email=email,
                     status=SENDING,
                     attempts=0,
@@ -276,16 +353,22 @@ def claim(
                 Digest.workspace_id == workspace_id,
                 Digest.member_id == member_id,
                 Digest.week == week,
+                Digest.channel == channel,
             )
         ).one()
         if row.status == SENT:
             return Claim(None, row.message_id, f"already sent at {row.sent_at:%Y-%m-%d %H:%M} UTC")
+        where, log = (
+            ("the SMTP server", f"the mail log for {row.message_id}")
+            if channel == EMAIL
+            else (f"webhook {row.email}", "the channel for this week's digest")
+        )
         in_doubt = Claim(
             None,
             row.message_id,
-            f"in doubt: the SMTP server may have accepted it ({row.attempts} attempt(s)"
-            f"{'; ' + row.last_error if row.last_error else ''}); check the mail log for "
-            f"{row.message_id}, then use --release-in-doubt",
+            f"in doubt: {where} may have accepted it ({row.attempts} attempt(s)"
+            f"{'; ' + row.last_error if row.last_error else ''}); check {log}, "
+            "then use --release-in-doubt",
             in_doubt=True,
         )
         if row.status == IN_DOUBT:
@@ -382,9 +465,9 @@ def release_in_doubt(
 
 
 def ledger(conn: Connection, workspace_id: int, week: str | None = None) -> list[Row]:
-    """Stored digests (of one week, or all), newest week first: rows with the columns of
-    ``digests`` as attributes."""
+    """Stored digests (of one week, or all), newest week first, then by member and channel
+    (``email`` before ``webhook``): rows with the columns of ``digests`` as attributes."""
     query = select(Digest).where(Digest.workspace_id == workspace_id)
     if week:
         query = query.where(Digest.week == week)
-    return list(conn.execute(query.order_by(Digest.week.desc(), Digest.member_id)))
+    return list(conn.execute(query.order_by(Digest.week.desc(), Digest.member_id, Digest.channel)))
