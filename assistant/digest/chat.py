@@ -190,9 +190,8 @@ def slack_payload(content: DigestContent, summary: Summary) -> dict[str, Any]:
     rest.append(_mrkdwn(s["tasks"]))
     if s["team"]:
         rest.append(_mrkdwn(s["team"]))
+    # No unsubscribe button: in a shared channel anyone could switch off this member's digest.
     buttons = [_button(_say("dashboard_button"), content.dashboard_link, "dashboard")]
-    if content.unsubscribe_link:
-        buttons.append(_button(_say("unsubscribe_button"), content.unsubscribe_link, "unsubscribe"))
     tail = [
         {"type": "actions", "elements": buttons},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": s["footer"]}]},
@@ -245,14 +244,6 @@ def teams_payload(content: DigestContent, summary: Summary) -> dict[str, Any]:
     actions = [
         {"type": "Action.OpenUrl", "title": _say("dashboard_button"), "url": content.dashboard_link}
     ]
-    if content.unsubscribe_link:
-        actions.append(
-            {
-                "type": "Action.OpenUrl",
-                "title": _say("unsubscribe_button"),
-                "url": content.unsubscribe_link,
-            }
-        )
     card = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
