@@ -69,6 +69,12 @@ def _known_words() -> frozenset[str]:
     return frozenset(words)
 
 
+def _a_playbook(mention: Mention, words: list[str]) -> bool:
+    """A playbook's name is a filter when it cannot be a plain word: several words, or the
+    question says "playbook" ("projects on the Migration playbook")."""
+    return mention.end - mention.start > 1 or bool({"playbook", "playbooks"} & set(words))
+
+
 def _like(a: str, b: str) -> bool:
     return a == b or (
         len(a) >= 4 and len(b) >= 4 and difflib.SequenceMatcher(None, a, b).ratio() >= FUZZY
@@ -76,8 +82,10 @@ def _like(a: str, b: str) -> bool:
 
 
 class EntityIndex:
-    def __init__(self, entries: list[tuple[str, str, str]]) -> None:
+    def __init__(self, entries: list[tuple[str, str, str]], roles: tuple[str, ...] = ()) -> None:
         self.entries = entries
+        self.roles = roles
+        """The users' roles (free text in the data): values of the role dimension."""
         self._by_first: dict[str, list[tuple[list[str], str, str, str]]] = {}
         firsts: dict[str, int] = {}
         for kind, entity_id, name in entries:
@@ -115,7 +123,18 @@ class EntityIndex:
             )
         ):
             entries.append(("member", member_id, name))
-        return cls(entries)
+        for (playbook,) in conn.execute(
+            select(Project.playbook)
+            .where(Project.workspace_id == workspace_id, Project.playbook.is_not(None))
+            .distinct()
+        ):
+            entries.append(("playbook", playbook, playbook))
+        roles = conn.execute(
+            select(User.role)
+            .where(User.workspace_id == workspace_id, User.role.is_not(None))
+            .distinct()
+        ).scalars()
+        return cls(entries, tuple(sorted(r for r in roles if r)))
 
     def find(self, question: str) -> list[Mention]:
         """Entity mentions in ``question``, longest first, not overlapping."""
@@ -143,6 +162,7 @@ class EntityIndex:
                     mention = Mention(kind, entity_id, name, text, full, i, i + matched)
                     found.append((-matched, -int(full), False, mention))
         found += self._misspelt(words, {m.start for *_, m in found})
+        found = [f for f in found if f[3].kind != "playbook" or _a_playbook(f[3], words)]
         found.sort(key=lambda f: (f[0], f[1], f[3].start))
         taken: list[Mention] = []
         for *_, mention in found:
@@ -218,7 +238,7 @@ class EntityIndex:
 def entity_names(conn: Connection, workspace_id: int) -> list[EntityName]:
     """Names worth embedding for semantic resolution: all but users (too many, too plain)."""
     index = EntityIndex.load(conn, workspace_id, users=False)
-    return [EntityName(entity_id=i, name=n, kind=k) for k, i, n in index.entries]
+    return [EntityName(entity_id=i, name=n, kind=k) for k, i, n in index.entries if k != "playbook"]
 
 
 class EntityIndexCache:

@@ -281,6 +281,13 @@ _STATUSES = {
     **{spelling: status for status in PROJECT_STATUSES
        for spelling in (status.replace("_", " "), status.replace("_", "-"))},
     "canceled": "cancelled",  # the American spelling
+    **{spelling: "not_started" for spelling in (
+        "haven't started", "hasn't started", "have not started", "has not started",
+        "not yet started", "yet to start", "yet to begin", "haven't begun", "not begun",
+    )},
+    "paused": "on_hold",
+    "gone live": "live",
+    "went live": "live",
 }  # fmt: skip
 """Project statuses as people write them, from the registry's values."""
 

@@ -107,6 +107,10 @@ class Parsed:
     where: list[Condition] = field(default_factory=list)
     rows_of: str | None = None
     """The dimension a "which … / list the …" question lists."""
+    counts_rows: bool = False
+    """ "How many accounts have …": the answer is the number of matching rows."""
+    values: dict[str, str] = field(default_factory=dict)
+    """A dimension's value named as a filter ("on mobile", "by viewers"): dimension → value."""
     spans: list[tuple[int, int, str]] = field(default_factory=list)
     """(start, end, slot) of the folded question's characters each slot consumed."""
 
@@ -122,13 +126,59 @@ _BY = re.compile(
     r"(?:and|,) by)\s+(?:the\s+|their\s+|a\s+)?"
 )
 _WHICH = re.compile(
-    r"\b(?:which|what|list|show(?: me)?|name|give me|find|any)"
-    r"(?:\s+(?:all|every|each|the|our|my|of the))*\s+(\w+)"
+    r"\b(?:(how many)|which|what|list|show(?: me)?|name|give me|find|any|top|bottom)"
+    r"(?:\s+(?:all|every|each|the|our|my|of the|\d+|one|two|three|four|five|ten))*\s+(\w+)"
 )
+_TEAM = re.compile(r"\bwho (?:on|in|from) (?:the|our|my) team\b|\bwhich (?:of us|teammate)")
+"""The team's members are the owners."""
+_VERBS = {
+    "logins": r"logged in|log in|logs in|signed in|sign in|signs in|logged on",
+    "sessions": r"visited|visit|visits|came|come|came back|dropped by",
+    "page_views": r"viewed|looked at",
+    "tasks_completed": r"completed|finished|closed|done|ticked off",
+}
+"""Verbs that count a measure ("logged in more than 15 times", "finished 4 tasks")."""
+assert set(_VERBS) <= set(REGISTRY.measures), "a verb counts a measure the registry lacks"
+_SECONDS = {"second": 1, "sec": 1, "s": 1, "minute": 60, "min": 60, "m": 60, "hour": 3600,
+            "hr": 3600, "h": 3600}  # fmt: skip
 
 
-def parse(question: str) -> Parsed:
-    """The registry's measures, dimensions and conditions in ``question``."""
+_VALUE_DIMENSIONS = ("device", "kind", "role")
+"""Dimensions whose values read as filters ("on mobile", "partner users", "by viewers");
+project statuses and partner types are the scope's own filters."""
+
+
+def _dimension_values(
+    q: str, extra: dict[str, tuple[str, ...]] | None
+) -> list[tuple[str, str, int, int]]:
+    """(dimension, value, start, end) for each dimension value named as a filter; a value
+    written before a measure ("mobile sessions") spans the value only."""
+    measures = _vocabulary(REGISTRY.version)[1].pattern[3:-3]
+    out = []
+    for name in _VALUE_DIMENSIONS:
+        values = tuple(REGISTRY.dimensions[name].values) + tuple((extra or {}).get(name, ()))
+        if not values:
+            continue
+        words = "|".join(re.escape(fold(v)) for v in sorted(set(values), key=len, reverse=True))
+        pattern = re.compile(
+            rf"\b(?:on|from|by|via|using|with|among|for|through)\s+(?:a |an |the |our |their )?"
+            rf"(?P<a>{words})s?(?:\s+(?:users?|people|portals?|side|accounts?|visitors?|role|"
+            rf"devices?))?\b(?!\s+(?:type|types|kind)\b)"
+            rf"|\b(?P<b>{words})s?\s+(?:users?|portal|portals|role|roles|devices?|people|side|"
+            rf"accounts?|visitors?|traffic|activity)\b"
+            rf"|\b(?P<c>{words})s?(?=\s+(?:{measures}))"
+        )
+        for match in pattern.finditer(q):
+            value = match["a"] or match["b"] or match["c"]
+            original = next(v for v in values if fold(v) == value)
+            end = match.end("c") if match["c"] else match.end()
+            out.append((name, original, match.start(), end))
+    return out
+
+
+def parse(question: str, values: dict[str, tuple[str, ...]] | None = None) -> Parsed:
+    """The registry's measures, dimensions, conditions and dimension values in ``question``
+    (``values``: more values of a dimension, read from the data, e.g. the users' roles)."""
     q = fold(question)
     measures_by_phrase, measure_re, dimensions = _vocabulary(REGISTRY.version)
     out = Parsed(text=q)
@@ -175,11 +225,45 @@ def parse(question: str) -> Parsed:
         out.where.append(Condition(measure, op, value))
         taken.append((match.start("n") if not op_text else match.start("op"), match.end()))
         out.spans.append((match.start(), match.end(), f"where:{measure}"))
+    # verbs and durations: "logged in more than 15 times", "finished over 4 tasks",
+    # "average visit over 20 minutes"
+    longer = (
+        r"(?:is |are |was |were |of |that is |that's )?(?P<op>longer than|more than|over|above|"
+        r"greater than|at least|shorter than|less than|under|below|at most)\s+"
+        rf"(?P<n>{number})\s*(?P<u>seconds?|secs?|minutes?|mins?|hours?|hrs?|[smh])\b"
+    )
+    for match in re.finditer(rf"\b(?P<m>{measure_re.pattern[3:-3]})\s+{longer}", q):
+        measure = measures_by_phrase[match["m"]]
+        if REGISTRY.measures[measure].format != "seconds":
+            continue
+        sign = {"longer than": ">", "shorter than": "<"}.get(match["op"]) or next(
+            s for pattern, s in _OPS if re.fullmatch(pattern, match["op"])
+        )
+        unit = _SECONDS[match["u"].rstrip("s") if len(match["u"]) > 1 else match["u"]]
+        value = float(_NUMBER_WORDS.get(match["n"], match["n"])) * unit
+        out.where.append(Condition(measure, sign, value))
+        taken.append((match.start(), match.end()))
+        out.spans.append((match.start(), match.end(), f"where:{measure}"))
+    for measure, verbs in _VERBS.items():
+        counted = re.compile(
+            rf"\b(?:{verbs})\s+(?P<op>{ops})\s+(?P<n>{number})\s*(?:times|tasks|pages)?\b"
+        )
+        for match in counted.finditer(q):
+            if free(match.start(), match.end()):
+                op = next(sign for pattern, sign in _OPS if re.fullmatch(pattern, match["op"]))
+                value = float(_NUMBER_WORDS.get(match["n"], match["n"]))
+                out.where.append(Condition(measure, op, value))
+                taken.append((match.start(), match.end()))
+                out.spans.append((match.start(), match.end(), f"where:{measure}"))
     # "which accounts have unassigned tasks": a condition with no number is "more than 0"
     which = _WHICH.search(q)
-    if which and which.group(1) in _LIST_NOUNS:
-        out.rows_of = _LIST_NOUNS[which.group(1)]
-        out.spans.append((which.start(1), which.end(1), f"rows:{out.rows_of}"))
+    if _TEAM.search(q):
+        out.rows_of = "owner"
+    elif which and which.group(2) in _LIST_NOUNS:
+        out.rows_of = _LIST_NOUNS[which.group(2)]
+        out.counts_rows = which.group(1) is not None
+        out.spans.append((which.start(2), which.end(2), f"rows:{out.rows_of}"))
+    if out.rows_of:
         has = re.compile(
             rf"\b(?:have|has|had|with|having|carry|carrying|got|show|showing)\s+(?:any\s+|some\s+)?"
             rf"(?:open\s+|outstanding\s+)?(?P<m>{measure_re.pattern[3:-3]})\b"
@@ -191,6 +275,11 @@ def parse(question: str) -> Parsed:
                     out.where.append(Condition(measure, ">", 0.0))
                     taken.append((match.start("m"), match.end("m")))
                     out.spans.append((match.start(), match.end(), f"where:{measure}"))
+    for name, value, start, end in _dimension_values(q, values):
+        if name not in out.by and name not in out.values and free(start, end):
+            out.values[name] = value
+            taken.append((start, end))
+            out.spans.append((start, end, f"value:{name}"))
     # measures: every other mention, in order
     for match in measure_re.finditer(q):
         if not free(match.start(), match.end()):

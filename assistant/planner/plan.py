@@ -37,11 +37,14 @@ from assistant.planner.periods import MONTHS
 from assistant.planner.route import (
     KPI_MEASURES,
     compared,
+    dimension_value,
     entity_filters,
     filtered_value,
+    gone_quiet,
     grouped_query,
     out_of_scope,
     position,
+    projects_in_status,
 )
 from tools.args import argument_names
 from tools.catalog import SPECS
@@ -68,7 +71,10 @@ _TABLE_SORTS = {
 }  # fmt: skip
 _SORT_ALIASES = {("list_users", "logged_in"): "logins"}
 """A slot read for one table that another table names differently."""
-_ENTITY_ARG = {"project": "project", "account": "account", "partner": "account", "member": "owner"}
+_ENTITY_ARG = {
+    "project": "project", "account": "account", "partner": "account", "member": "owner",
+    "playbook": "playbook",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -332,7 +338,10 @@ class Planner:
         nearest: str | None,
     ) -> Plan | None:
         """Questions whose structure, not their nearest example, says what to call."""
-        parsed = parse(question)
+        parsed = parse(question, {"role": self.entities.get(self.workspace_id).roles})
+        quiet = gone_quiet(question, slots, mentions)
+        if quiet:
+            return Plan(quiet[0], _allowed(*quiet), None, similarity)
         ranked = position(question, parsed, slots, mentions)
         if ranked:
             tool, args, focus = ranked
@@ -342,7 +351,11 @@ class Planner:
             focus = next((m for m in parsed.measures if m in KPI_MEASURES), slots.focus)
             calls = [(tool, _allowed(tool, args)) for tool, args in periods]
             return Plan(calls[0][0], calls[0][1], focus, similarity, extra=calls[1:])
-        for route in (grouped_query, filtered_value):
+        valued = dimension_value(parsed, slots, mentions, nearest)
+        if valued:
+            tool, args, focus = valued
+            return Plan(tool, _allowed(tool, args), focus, similarity)
+        for route in (grouped_query, projects_in_status, filtered_value):
             found = route(parsed, slots, mentions, nearest)
             if found:
                 tool, args = found

@@ -24,7 +24,7 @@ KPI_MEASURES = (
 """The measures the KPI cards (``get_kpis``) carry: what a comparison of periods reports."""
 
 _ENTITY_FILTER = {"project": "project", "account": "account", "partner": "account",
-                  "member": "owner"}  # fmt: skip
+                  "member": "owner", "playbook": "playbook"}  # fmt: skip
 _ENTITY_DIMENSION = {"project": "project", "account": "account", "partner": "account",
                      "member": "owner"}  # fmt: skip
 
@@ -65,11 +65,11 @@ def entity_filters(mentions: list[Mention]) -> dict[str, list[str] | str]:
         if key is None:
             continue
         name = mention.name if mention.full else mention.text
-        if key == "owner":
-            out.setdefault("owner", name)
+        if key in ("owner", "playbook"):
+            out.setdefault(key, name)
         else:
             out.setdefault(key, []).append(name)
-    return out
+    return {k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in out.items()}
 
 
 def _filters(slots: Slots) -> dict[str, Any]:
@@ -104,7 +104,7 @@ def grouped_query(
         or not (parsed.where or any(d not in ("day", "week", "month") for d in by))
     ):
         return None
-    threshold = any(c.value not in (0, 0.0) for c in parsed.where)
+    threshold = any(c.value not in (0, 0.0) for c in parsed.where) or parsed.counts_rows
     table = _TABLES.get(nearest or "")
     if table and by[0] in (table if isinstance(table, tuple) else (table,)) and not threshold:
         return None
@@ -193,3 +193,65 @@ def position(
         **_filters(slots),
     }
     return "query_metrics", args, focus
+
+
+_SHARE = re.compile(r"\b(share|portion|percent|percentage|proportion|fraction|ratio|%)")
+_NOT_FOR_VALUES = ("find_never_logged_in", "find_inactive_users", "get_risks", "list_users",
+                   "get_leaderboard", "get_top_content", "list_projects")  # fmt: skip
+
+
+def dimension_value(
+    parsed: Parsed, slots: Slots, mentions: list[Mention], nearest: str | None = None
+) -> tuple[str, dict[str, Any], str] | None:
+    """A figure for one value of a dimension no filter has ("sessions on mobile", "logins by
+    viewers", "page views from partner users"): the query grouped by that dimension, the
+    answer led by the value's row. Returns (tool, arguments, focus)."""
+    if not parsed.values or not parsed.measures or nearest in _NOT_FOR_VALUES:
+        return None
+    if _SHARE.search(parsed.text):  # "what share of visits are on mobile": a ratio
+        return None
+    (dimension, value), *_ = parsed.values.items()
+    args = {
+        "measures": parsed.measures,
+        "by": [dimension, *(d for d in parsed.by if d != dimension)],
+        **slots.window,
+        **_filters(slots),
+        **entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER]),
+    }
+    return "query_metrics", args, f"row:{value}"
+
+
+def projects_in_status(
+    parsed: Parsed, slots: Slots, mentions: list[Mention], nearest: str | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """ "Which projects are on hold?": the project table filtered to that status, every row."""
+    if parsed.rows_of != "project" or not slots.status or parsed.measures or parsed.where:
+        return None
+    filters = entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER])
+    return "list_projects", {"status": slots.status, "limit": 100, **slots.window, **filters}
+
+
+_QUIET = re.compile(
+    r"\b(?:has ?n[o']t|have ?n[o']t|has not|have not|not|no longer|stopped|went|gone|going|"
+    r"without)\b[^.?!]{0,30}?\b(?:back|visit\w*|log\w*(?: in| on)?|active|seen|around|quiet|"
+    r"dark|silent|return\w*|show\w*(?: up)?|c[oa]me)\b"
+    r"|\b(?:inactive|idle|lapsed|drifting|dormant|disengaged)\b"
+)
+_WHO = re.compile(r"^(?:so |and |ok )?(?:who|which (?:users?|people|contacts?|persons))\b"
+                  r"|\b(?:users|people|contacts)\b")  # fmt: skip
+_EVER = re.compile(r"\b(?:never|yet|ever|first time|not once)\b")
+
+
+def gone_quiet(
+    question: str, slots: Slots, mentions: list[Mention]
+) -> tuple[str, dict[str, Any]] | None:
+    """ "Who hasn't been back in 10 days?": people whose last visit is older than the span
+    (never-logged-in people are another question: "who never logged in")."""
+    q = fold(question)
+    if not (_WHO.search(q) and _QUIET.search(q)) or _EVER.search(q):
+        return None
+    args: dict[str, Any] = {"days": slots.span_days or 14}
+    if slots.partner_type:
+        args["partner_type"] = slots.partner_type
+    args.update(entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER]))
+    return "find_inactive_users", args

@@ -124,6 +124,10 @@ MEASURES = (
             "time on portal",
             "session length",
             "visit length",
+            "average visit",
+            "average session",
+            "visit duration",
+            "session duration",
         ),
     ),
     Measure(
