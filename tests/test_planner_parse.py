@@ -33,7 +33,7 @@ TODAY = date(2026, 11, 22)  # a Sunday
         ("accounts with at least two overdue tasks", ["tasks_overdue"], [],
          [("tasks_overdue", ">=", 2.0)], None),
         ("how many sign-ins this month", ["logins"], [], [], None),
-        ("top accounts by logins", ["logins"], [], [], None),
+        ("top accounts by logins", ["logins"], [], [], "account"),
     ],
 )  # fmt: skip
 def test_the_registry_vocabulary_is_read_from_a_question(
