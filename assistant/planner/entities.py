@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 import time
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,12 @@ _STOP = {
     "team", "group", "inc", "ltd", "llc", "co", "corp", "company",
 }  # fmt: skip
 CACHE_SECONDS = 30.0
+_GENERIC = {
+    "onboarding", "rollout", "project", "projects", "portal", "setup", "set", "up", "launch",
+    "program", "the", "a", "of", "and", "for", "to", "&", "one",
+}  # fmt: skip
+"""Words of a project's phase that name no phase in particular."""
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,13 @@ def _known_words() -> frozenset[str]:
     return frozenset(words)
 
 
+def _unaccented(text: str) -> str:
+    """``text`` without accents, case kept."""
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
+    )
+
+
 def _a_playbook(mention: Mention, words: list[str]) -> bool:
     """A playbook's name is a filter when it cannot be a plain word: several words, or the
     question says "playbook" ("projects on the Migration playbook")."""
@@ -82,10 +96,33 @@ def _like(a: str, b: str) -> bool:
 
 
 class EntityIndex:
-    def __init__(self, entries: list[tuple[str, str, str]], roles: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        entries: list[tuple[str, str, str]],
+        roles: tuple[str, ...] = (),
+        emails: dict[str, str] | None = None,
+    ) -> None:
         self.entries = entries
         self.roles = roles
         """The users' roles (free text in the data): values of the role dimension."""
+        self.emails = {k.lower(): v for k, v in (emails or {}).items()}
+        """E-mail address → the member's or user's name."""
+        self._user_firsts: dict[str, int] = {}
+        self._member_firsts: set[str] = set()
+        self._phases: dict[str, list[tuple[frozenset[str], str, str]]] = {}
+        for kind, entity_id, name in entries:
+            words = _words(name)
+            if kind == "user" and len(words) > 1:
+                self._user_firsts[words[0]] = self._user_firsts.get(words[0], 0) + 1
+            elif kind == "member" and words:
+                self._member_firsts.add(words[0])
+            elif kind == "project" and " — " in name:
+                account, phase = name.split(" — ", 1)
+                distinctive = frozenset(w for w in _words(phase) if w not in _GENERIC)
+                if distinctive:
+                    self._phases.setdefault(fold(account), []).append(
+                        (distinctive, entity_id, name)
+                    )
         self._by_first: dict[str, list[tuple[list[str], str, str, str]]] = {}
         firsts: dict[str, int] = {}
         for kind, entity_id, name in entries:
@@ -134,10 +171,21 @@ class EntityIndex:
             .where(User.workspace_id == workspace_id, User.role.is_not(None))
             .distinct()
         ).scalars()
-        return cls(entries, tuple(sorted(r for r in roles if r)))
+        emails: dict[str, str] = {}
+        for model in (User, TeamMember):
+            for email, name in conn.execute(
+                select(model.email, model.name).where(
+                    model.workspace_id == workspace_id, model.email.is_not(None)
+                )
+            ):
+                emails[email] = name
+        return cls(entries, tuple(sorted(r for r in roles if r)), emails)
 
     def find(self, question: str) -> list[Mention]:
-        """Entity mentions in ``question``, longest first, not overlapping."""
+        """Entity mentions in ``question``, longest first, not overlapping; a person named
+        by e-mail is found by name, and an account followed or preceded by the words of one
+        of its projects' phases ("the Dunmore Capital phase 2 expansion") is that project."""
+        question = _EMAIL.sub(lambda m: self.emails.get(m.group(0).lower(), m.group(0)), question)
         words = _words(question)
         found: list[tuple[int, int, bool, Mention]] = []
         for i, word in enumerate(words):
@@ -148,7 +196,10 @@ class EntityIndex:
                 while (
                     matched < len(name_words)
                     and i + matched < len(words)
-                    and words[i + matched] == name_words[matched]
+                    and (
+                        words[i + matched] == name_words[matched]
+                        or (matched > 0 and _like(words[i + matched], name_words[matched]))
+                    )
                 ):
                     matched += 1
                 full = matched == len(name_words)
@@ -172,7 +223,26 @@ class EntityIndex:
             )
             if apart or namesake:
                 taken.append(mention)
-        return taken
+        return [self._phase(m, words, taken) for m in taken]
+
+    def _phase(self, mention: Mention, words: list[str], taken: list[Mention]) -> Mention:
+        """The project of ``mention``'s account whose phase the question's other words name
+        (most of its distinctive words; one project only), else ``mention`` itself."""
+        if mention.kind not in ("account", "partner") or not mention.full:
+            return mention
+        covered = {i for m in taken for i in range(m.start, m.end)}
+        rest = {w for i, w in enumerate(words) if i not in covered}
+        scored = sorted(
+            ((len(phase & rest), len(phase), entity_id, name)
+             for phase, entity_id, name in self._phases.get(fold(mention.name), ())),
+            reverse=True,
+        )  # fmt: skip
+        if not scored or scored[0][0] == 0:
+            return mention
+        if len(scored) > 1 and scored[1][0] == scored[0][0]:
+            return mention  # two phases named alike: the account, not a guess
+        _, _, entity_id, name = scored[0]
+        return Mention("project", entity_id, name, mention.text, True, mention.start, mention.end)
 
     def _misspelt(
         self, words: list[str], matched: set[int]
@@ -204,6 +274,22 @@ class EntityIndex:
                         mention = Mention(kind, entity_id, name, text, True, i, i + size)
                         out.append((-size, -1, False, mention))
         return out
+
+    def shared_first_name(self, question: str, mentions: list[Mention]) -> str | None:
+        """A first name that several users share, written alone ("when did Umar last sign
+        in?"): capitalised, or the whole of a short follow-up ("and umar?"); a team
+        member's first name is the member's."""
+        words = _words(question)
+        covered = {i for m in mentions for i in range(m.start, m.end)}
+        short = len(words) <= 4
+        for i, word in enumerate(words):
+            if i in covered or word in _STOP or self._user_firsts.get(word, 0) < 2:
+                continue
+            if word in self._member_firsts:
+                continue
+            if short or re.search(rf"\b{re.escape(word.capitalize())}\b", _unaccented(question)):
+                return word.capitalize()
+        return None
 
     def ambiguous(self, question: str, mentions: list[Mention]) -> str | None:
         """Words of ``question`` that begin the names of two or more accounts or partners

@@ -183,6 +183,17 @@ def _window(q: str, today: date, slots: Slots) -> None:
             slots.from_date = (today - timedelta(days=days - 1)).isoformat()
             slots.to_date = today.isoformat()
         return
+    bare = re.search(r"\b(?:last|past|previous)\s+(7|14|30|60|90|180|365)\b(?!\s*[a-z])", q)
+    if bare:  # "and over the last 90?": days
+        days = int(bare.group(1))
+        slots.span_days = days
+        named = _named_days(days)
+        if named:
+            slots.range = named
+        else:
+            slots.from_date = (today - timedelta(days=days - 1)).isoformat()
+            slots.to_date = today.isoformat()
+        return
     quarter = re.search(r"\bq([1-4])(?:\s+(\d{4}))?\b", q)
     if quarter:
         number, year = int(quarter.group(1)), int(quarter.group(2) or today.year)

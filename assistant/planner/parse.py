@@ -114,6 +114,17 @@ class Parsed:
     spans: list[tuple[int, int, str]] = field(default_factory=list)
     """(start, end, slot) of the folded question's characters each slot consumed."""
 
+    def residue(self, phrases_only: bool = False) -> str:
+        """The folded question without the spans the slots consumed (what is left to
+        read: "distinct active users" leaves no person to list); ``phrases_only`` keeps
+        one-word measures ("users" still asks for people)."""
+        chars = list(self.text)
+        for start, end, _slot in self.spans:
+            if phrases_only and " " not in self.text[start:end].strip():
+                continue
+            chars[start:end] = " " * (end - start)
+        return " ".join("".join(chars).split())
+
     @property
     def grouped(self) -> bool:
         """Grouped by something other than time, or filtered by a condition on groups."""

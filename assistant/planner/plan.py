@@ -42,6 +42,7 @@ from assistant.planner.route import (
     filtered_value,
     gone_quiet,
     grouped_query,
+    leading_partners,
     out_of_scope,
     position,
     projects_in_status,
@@ -236,7 +237,10 @@ class Planner:
         unclear = index.ambiguous(question, mentions)
         if unclear:
             return Plan("search_entities", {"text": unclear}, None, 1.0)
-        refused = out_of_scope(question)
+        first = index.shared_first_name(question, mentions)
+        if first and not any(m.kind == "user" and m.full for m in mentions):
+            return Plan("search_entities", {"text": first}, None, 1.0)
+        refused = out_of_scope(question, _without_names(question, mentions))
         if refused:
             return Plan(None, suggestions=self.suggestions(question), refused=refused)
         matches = self.store.search_examples(
@@ -302,9 +306,16 @@ class Planner:
         if tool == "get_trends" and not slots.bucket and not _TREND.search(question.lower()):
             # "logins since November 3" asks for one figure; a trend is asked for as one.
             tool = "get_kpis"
-        if tool in _USER_LISTS and not _PERSON.search(question.lower()):
+        if tool in _USER_LISTS and not _PERSON.search(parse(question).residue(True)):
             # "visits in the month before last" is near "users with no visit in the last
             # month" but names nobody: the figure, not a list of people.
+            measures = [m for m in parse(question).measures if m in KPI_MEASURES]
+            if measures:
+                args = {**slots.window, **entity_filters(mentions)}
+                return Plan("get_kpis", _allowed("get_kpis", args), measures[0], similarity)
+        if tool == "get_adoption" and slots.window and not _ADOPTION.search(question.lower()):
+            # "distinct active users this quarter": the KPI card over that window, not
+            # today's DAU/WAU/MAU
             measures = [m for m in parse(question).measures if m in KPI_MEASURES]
             if measures:
                 args = {**slots.window, **entity_filters(mentions)}
@@ -355,7 +366,7 @@ class Planner:
         if valued:
             tool, args, focus = valued
             return Plan(tool, _allowed(tool, args), focus, similarity)
-        for route in (grouped_query, projects_in_status, filtered_value):
+        for route in (grouped_query, projects_in_status, leading_partners, filtered_value):
             found = route(parsed, slots, mentions, nearest)
             if found:
                 tool, args = found
@@ -469,6 +480,11 @@ _TREND = re.compile(
     r"falling|fall|drop\w*|declin\w*|up or down|chang\w*|increas\w*|decreas\w*|pattern|"
     r"lately|recently|these days|momentum|more and more|less and less)\b"
 )
+_ADOPTION = re.compile(
+    r"\b(dau|wau|mau|daily active|weekly active|monthly active|stick\w*|adoption|activation|"
+    r"mobile|self[- ]service|deflect\w*|roi|savings?|tickets?|features?|search|"
+    r"(?:of|after) (?:their|the|being) invit\w*)\b"
+)
 _USER_LISTS = ("find_inactive_users", "find_never_logged_in", "list_users")
 _PERSON = re.compile(
     r"\b(users?|people|person|persons|who|whom|contacts?|members?|someone|anyone|everyone|"
@@ -482,6 +498,17 @@ _ACRONYM = re.compile(r"^[A-Z0-9&-]+s?$")
 """An acronym or a shouted word (DAU, ROI, HIGHEST): never a name."""
 _NOT_A_NAME = {"portalpulse", "portal", "partner", "partners", "customer", "customers",
                "leaderboard", "dashboard", "self-service", "emea", "apac", "amer"}  # fmt: skip
+
+
+def _without_names(question: str, mentions: list[Mention]) -> str:
+    """``question`` with the entity names it mentions cut out: a project called "Billing
+    migration" is no question about billing."""
+    words = fold(question).split()
+    text = " ".join(words)
+    for mention in mentions:
+        text = text.replace(mention.text, " ")
+        text = text.replace(fold(mention.name), " ")
+    return text
 
 
 def _unknown_name(question: str) -> str | None:

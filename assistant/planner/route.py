@@ -29,9 +29,11 @@ _ENTITY_DIMENSION = {"project": "project", "account": "account", "partner": "acc
                      "member": "owner"}  # fmt: skip
 
 _OUT_OF_SCOPE_TERMS = re.compile(
-    r"\b(nps|net promoter|csat|satisfaction scores?|revenue|arr|mrr|bookings|profits?|"
+    r"\b(nps|net promoter|csat|satisf\w*|revenue|arr|mrr|bookings|profits?|"
     r"margins?|deals?|pipeline|quotas?|salar(?:y|ies)|stock price|invoices?|billing|"
-    r"contract values?|payments?|credit cards?|phone numbers?|home address(?:es)?|weather)\b"
+    r"contracts?|renew\w*|payments?|credit cards?|phone numbers?|home address(?:es)?|weather|"
+    r"headcount|employees|staff size|linkedin|twitter|facebook|social media|probability|"
+    r"likelihood|chances? (?:that|of)|sentiment|mood|star ratings?|reviews)\b"
 )
 """What the portal data holds nothing about, whoever it is asked for."""
 _ACTION = re.compile(
@@ -47,13 +49,16 @@ _ACTION = re.compile(
 """Requests to change something or to act outside the portal data: the assistant reads."""
 
 
-def out_of_scope(question: str) -> str | None:
-    """Why no tool can answer ``question`` (the term or the action asked for), or None."""
-    q = fold(question)
-    action = _ACTION.search(q)
+def out_of_scope(question: str, without_names: str | None = None) -> str | None:
+    """Why no tool can answer ``question`` (the term or the action asked for), or None;
+    terms are looked for in ``without_names`` (the question with its entity names cut out:
+    a project called "Billing migration" is no question about billing)."""
+    action = _ACTION.search(fold(question))
     if action:
         return action.group(1)
-    term = _OUT_OF_SCOPE_TERMS.search(q)
+    term = _OUT_OF_SCOPE_TERMS.search(
+        fold(without_names if without_names is not None else question)
+    )
     return term.group(1) if term else None
 
 
@@ -255,3 +260,24 @@ def gone_quiet(
         args["partner_type"] = slots.partner_type
     args.update(entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER]))
     return "find_inactive_users", args
+
+
+_LEADING = re.compile(
+    r"\b(leading|leaders?|leads|in front|out front|ahead|top|best|strongest|number one|"
+    r"first place|winning|on top|standings|ranking)\b"
+)
+
+
+def leading_partners(
+    parsed: Parsed, slots: Slots, mentions: list[Mention], nearest: str | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """ "Which partner is out in front this month?": the leaderboard (its score is what
+    ranks partners when no measure is named)."""
+    if parsed.measures or mentions or not re.search(r"\bpartners?\b", parsed.text):
+        return None
+    if not _LEADING.search(parsed.text):
+        return None
+    args: dict[str, Any] = {**slots.window, **_filters(slots)}
+    if slots.limit:
+        args["limit"] = slots.limit
+    return "get_leaderboard", args
