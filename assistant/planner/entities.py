@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, select
 from assistant.planner.parse import fold, measure_phrases
 from assistant.vectorstore import EntityName
 from metrics.models import Account, Project, TeamMember, User
+from metrics.semantic.vocabulary import REGISTRY
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9&.\-]*")
 _STOP = {
@@ -73,6 +74,10 @@ def _known_words() -> frozenset[str]:
             words.update(_words(question))
     for phrase in measure_phrases():
         words.update(phrase.split())
+    for dimension in REGISTRY.dimensions.values():
+        for value in (dimension.name, *dimension.synonyms, *dimension.values):
+            words.update(_words(value.replace("_", " ")))
+            words.update(f"{w}s" for w in _words(value.replace("_", " ")))
     return frozenset(words)
 
 
@@ -107,6 +112,7 @@ class EntityIndex:
         """The users' roles (free text in the data): values of the role dimension."""
         self.emails = {k.lower(): v for k, v in (emails or {}).items()}
         """E-mail address → the member's or user's name."""
+        self._names: list[str] | None = None
         self._user_firsts: dict[str, int] = {}
         self._member_firsts: set[str] = set()
         self._phases: dict[str, list[tuple[frozenset[str], str, str]]] = {}
@@ -274,6 +280,29 @@ class EntityIndex:
                         mention = Mention(kind, entity_id, name, text, True, i, i + size)
                         out.append((-size, -1, False, mention))
         return out
+
+    def correct(self, question: str) -> str:
+        """``question`` with misspelt lowercase words written as the vocabulary's ("numbr
+        of logns" → "number of logins"); a word close to a name's word is left alone (it
+        may be a misspelt name), and so is anything capitalised."""
+        known = _known_words() | {fold(r) for r in self.roles} | {f"{fold(r)}s" for r in self.roles}
+        names = self._name_words()
+
+        def fix(match: re.Match[str]) -> str:
+            word = match.group(0)
+            if len(word) < 4 or word in known or word in names:
+                return word
+            if difflib.get_close_matches(word, names, n=1, cutoff=FUZZY):
+                return word
+            close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.85)
+            return close[0] if close else word
+
+        return re.sub(r"\b[a-z]+\b", fix, question)
+
+    def _name_words(self) -> list[str]:
+        if self._names is None:
+            self._names = sorted({w for _, _, name in self.entries for w in _words(name)})
+        return self._names
 
     def shared_first_name(self, question: str, mentions: list[Mention]) -> str | None:
         """A first name that several users share, written alone ("when did Umar last sign

@@ -18,6 +18,7 @@ from assistant.planner.periods import (
     month_before_last,
     named_periods,
     normalise_time_words,
+    ordinal_periods,
 )
 from metrics.scope import RANGES
 from metrics.semantic.vocabulary import PROJECT_STATUSES
@@ -224,6 +225,10 @@ _RANGE_OF_DAYS = re.compile(
 def _written_periods(q: str, today: date, slots: Slots) -> bool:
     """Periods written with days, months, quarters or years: "May vs April", "between Oct
     5 and Oct 11", "4-10 May", "since November 3", "the month before last"."""
+    ordinal = ordinal_periods(q, today)
+    if ordinal:
+        slots.from_date, slots.to_date = ordinal.start.isoformat(), ordinal.end.isoformat()
+        return True
     compared = compared_periods(q, today)
     if compared:
         slots.compare_windows = [p.window() for p in compared]
@@ -353,7 +358,8 @@ _AMOUNT = (
 _TICKET = re.compile(
     rf"{_AMOUNT}\s*(?:a|an|per|each|for each|for every|every|/)\s+"
     rf"(?:support\s+|agent\s+)?tickets?\b"
-    rf"|\btickets?\s+(?:costs?|is|are|at|of)\s+(?:us\s+|about\s+|around\s+)?{_AMOUNT}"
+    rf"|\btickets?\s+(?:costs?|is|are|at|of)\s+(?:worth\s+|us\s+|about\s+|around\s+)?"
+    rf"{_AMOUNT}"
     rf"|\bcost (?:per|of a|of one|for a|for one) (?:support\s+)?ticket\s+(?:of|is|at|=)?"
     rf"\s*{_AMOUNT}"
 )

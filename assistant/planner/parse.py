@@ -111,6 +111,8 @@ class Parsed:
     """ "How many accounts have …": the answer is the number of matching rows."""
     values: dict[str, str] = field(default_factory=dict)
     """A dimension's value named as a filter ("on mobile", "by viewers"): dimension → value."""
+    several: set[str] = field(default_factory=set)
+    """Dimensions with two or more of their values named (set against each other)."""
     spans: list[tuple[int, int, str]] = field(default_factory=list)
     """(start, end, slot) of the folded question's characters each slot consumed."""
 
@@ -140,7 +142,14 @@ _WHICH = re.compile(
     r"\b(?:(how many)|which|what|list|show(?: me)?|name|give me|find|any|top|bottom)"
     r"(?:\s+(?:all|every|each|the|our|my|of the|\d+|one|two|three|four|five|ten))*\s+(\w+)"
 )
-_TEAM = re.compile(r"\bwho (?:on|in|from) (?:the|our|my) team\b|\bwhich (?:of us|teammate)")
+_TEAM = re.compile(
+    r"\bwho (?:on|in|from) (?:the|our|my) team\b|\bwhich (?:of us|teammate)"
+    r"|\bwhose (?:accounts|projects|customers|clients|book|portfolio)\b"
+)
+_LEADING_NOUN = re.compile(
+    r"^(?:and |so |ok )?(?:the |our |all )?(\w+)\s+(?:with|where|whose|that|having)\b"
+)
+"""A list written as its rows: "accounts with more than 2 overdue tasks"."""
 """The team's members are the owners."""
 _VERBS = {
     "logins": r"logged in|log in|logs in|signed in|sign in|signs in|logged on",
@@ -149,7 +158,7 @@ _VERBS = {
     "tasks_completed": r"completed|finished|closed|done|ticked off",
 }
 """Verbs that count a measure ("logged in more than 15 times", "finished 4 tasks")."""
-assert set(_VERBS) <= set(REGISTRY.measures), "a verb counts a measure the registry lacks"
+assert set(_VERBS) | {"logged_in"} <= set(REGISTRY.measures), "a verb names a lost measure"
 _SECONDS = {"second": 1, "sec": 1, "s": 1, "minute": 60, "min": 60, "m": 60, "hour": 3600,
             "hr": 3600, "h": 3600}  # fmt: skip
 
@@ -190,7 +199,9 @@ def _dimension_values(
 def parse(question: str, values: dict[str, tuple[str, ...]] | None = None) -> Parsed:
     """The registry's measures, dimensions, conditions and dimension values in ``question``
     (``values``: more values of a dimension, read from the data, e.g. the users' roles)."""
-    q = fold(question)
+    from assistant.planner.periods import normalise_time_words
+
+    q = normalise_time_words(fold(question))
     measures_by_phrase, measure_re, dimensions = _vocabulary(REGISTRY.version)
     out = Parsed(text=q)
     taken: list[tuple[int, int]] = []
@@ -266,6 +277,28 @@ def parse(question: str, values: dict[str, tuple[str, ...]] | None = None) -> Pa
                 out.where.append(Condition(measure, op, value))
                 taken.append((match.start(), match.end()))
                 out.spans.append((match.start(), match.end(), f"where:{measure}"))
+    # "nobody has logged in yet": none of the people did it
+    nobody = re.search(
+        r"\b(?:nobody|no one|noone|none of (?:them|the users|their users))\s+(?:has |have |had )?"
+        r"(?:ever |yet |actually )?(?P<v>logged in|log in|signed in|sign in|visited|visit)\b",
+        q,
+    )
+    if nobody and free(nobody.start(), nobody.end()):
+        measure = "logged_in" if "in" in nobody["v"].split() else "sessions"
+        out.where.append(Condition(measure, "=", 0.0))
+        taken.append((nobody.start(), nobody.end()))
+        out.spans.append((nobody.start(), nobody.end(), f"where:{measure}"))
+    # "closed out the most tasks", "logged in the most": the verb's measure, ranked
+    for measure, verbs in _VERBS.items():
+        ranked = re.search(
+            rf"\b(?:{verbs})(?: out| up| off)?\s+(?:the\s+)?(?:most|fewest|least|more|fewer)"
+            rf"(?:\s+(?:tasks|times|pages))?\b",
+            q,
+        )
+        if ranked and free(ranked.start(), ranked.end()) and measure not in out.measures:
+            out.measures.append(measure)
+            taken.append((ranked.start(), ranked.end()))
+            out.spans.append((ranked.start(), ranked.end(), f"measure:{measure}"))
     # "which accounts have unassigned tasks": a condition with no number is "more than 0"
     which = _WHICH.search(q)
     if _TEAM.search(q):
@@ -274,6 +307,9 @@ def parse(question: str, values: dict[str, tuple[str, ...]] | None = None) -> Pa
         out.rows_of = _LIST_NOUNS[which.group(2)]
         out.counts_rows = which.group(1) is not None
         out.spans.append((which.start(2), which.end(2), f"rows:{out.rows_of}"))
+    elif (lead := _LEADING_NOUN.search(q)) and lead.group(1) in _LIST_NOUNS:
+        out.rows_of = _LIST_NOUNS[lead.group(1)]
+        out.spans.append((lead.start(1), lead.end(1), f"rows:{out.rows_of}"))
     if out.rows_of:
         has = re.compile(
             rf"\b(?:have|has|had|with|having|carry|carrying|got|show|showing)\s+(?:any\s+|some\s+)?"
@@ -287,10 +323,13 @@ def parse(question: str, values: dict[str, tuple[str, ...]] | None = None) -> Pa
                     taken.append((match.start("m"), match.end("m")))
                     out.spans.append((match.start(), match.end(), f"where:{measure}"))
     for name, value, start, end in _dimension_values(q, values):
-        if name not in out.by and name not in out.values and free(start, end):
-            out.values[name] = value
-            taken.append((start, end))
-            out.spans.append((start, end, f"value:{name}"))
+        if name in out.by or not free(start, end):
+            continue
+        if name in out.values and out.values[name] != value:
+            out.several.add(name)  # "customers compared with partners": both rows
+        out.values.setdefault(name, value)
+        taken.append((start, end))
+        out.spans.append((start, end, f"value:{name}"))
     # measures: every other mention, in order
     for match in measure_re.finditer(q):
         if not free(match.start(), match.end()):

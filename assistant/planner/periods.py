@@ -35,7 +35,7 @@ _DATE = re.compile(
 _ABBREVIATIONS = {
     "wk": "week", "wks": "weeks", "mth": "month", "mths": "months", "mo": "month",
     "mos": "months", "qtr": "quarter", "qtrs": "quarters", "yr": "year", "yrs": "years",
-    "prev": "previous",
+    "prev": "previous", "avg": "average", "no.": "number", "#": "number",
 }  # fmt: skip
 _TIME_WORDS = ("this", "last", "past", "previous", "week", "month", "quarter", "year", "since")
 
@@ -161,6 +161,48 @@ def _may_is_a_month(q: str, match: re.Match[str]) -> bool:
     )  # fmt: skip
 
 
+_ORDINAL = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
+            "4th": 4, "last": -1, "final": -1}  # fmt: skip
+
+
+def ordinal_periods(q: str, today: date) -> Period | None:
+    """ "the first quarter of 2026", "the first week of June", "the second half of the
+    year" is not read; "since the start of the year" → the year to date."""
+    quarter = re.search(r"\b(first|1st|second|2nd|third|3rd|fourth|4th|last|final) quarter"
+                        r"(?: of (?:(\d{4})|this year|the year))?\b", q)  # fmt: skip
+    if quarter and (quarter.group(2) or " of " in quarter.group(0)):
+        number = _ORDINAL[quarter.group(1)]
+        number = 4 if number == -1 else number
+        year = int(quarter.group(2)) if quarter.group(2) else today.year
+        return _quarter_period(number, year, today, quarter.start())
+    week = re.search(r"\b(first|1st|second|2nd|third|3rd|fourth|4th|last|final) week of "
+                     + _MONTH + r"(?:\s+(\d{4}))?", q)  # fmt: skip
+    if week:
+        month = _month_period(MONTHS[week.group(2)], int(week.group(3)) if week.group(3)
+                              else None, today, week.start())  # fmt: skip
+        number = _ORDINAL[week.group(1)]
+        if number == -1:
+            end = date(month.start.year + month.start.month // 12, month.start.month % 12 + 1,
+                       1) - timedelta(days=1)  # fmt: skip
+            start = end - timedelta(days=6)
+        else:
+            start = month.start + timedelta(days=7 * (number - 1))
+            end = start + timedelta(days=6)
+        return Period(start, min(end, today), f"week of {start:%d %b %Y}", week.start())
+    start_of = re.search(r"\b(?:since|from) (?:the )?(?:start|beginning) of (?:the |this )?"
+                         r"(year|quarter|month)\b", q)  # fmt: skip
+    if start_of:
+        unit = start_of.group(1)
+        if unit == "year":
+            start = date(today.year, 1, 1)
+        elif unit == "quarter":
+            start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+        else:
+            start = date(today.year, today.month, 1)
+        return Period(start, today, f"{unit} to date", start_of.start())
+    return None
+
+
 def month_before_last(today: date) -> Period:
     first = date(today.year, today.month, 1)
     last_month_start = (first - timedelta(days=1)).replace(day=1)
@@ -171,10 +213,43 @@ def month_before_last(today: date) -> Period:
 _COMPARE = re.compile(r"\b(vs\.?|versus|compared? (?:to|with)|against|stack(?:ed)? up|than|or)\b")
 
 
+def relative_periods(q: str, today: date) -> list[Period]:
+    """ "this month", "last quarter", "this year" … as whole calendar periods (this one to
+    date), in the order written."""
+    out = []
+    for match in re.finditer(
+        r"\b(this|current|last|previous|prior) (week|month|quarter|year)\b", q
+    ):
+        unit = match.group(2)
+        if unit == "week":
+            start = today - timedelta(days=today.weekday())
+        elif unit == "month":
+            start = date(today.year, today.month, 1)
+        elif unit == "quarter":
+            start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+        else:
+            start = date(today.year, 1, 1)
+        end = today
+        if match.group(1) not in ("this", "current"):
+            end = start - timedelta(days=1)
+            if unit == "week":
+                start = start - timedelta(days=7)
+            elif unit == "month":
+                start = end.replace(day=1)
+            elif unit == "quarter":
+                start = date(end.year, 3 * ((end.month - 1) // 3) + 1, 1)
+            else:
+                start = date(end.year, 1, 1)
+        out.append(Period(start, end, match.group(0), match.start()))
+    return out
+
+
 def compared_periods(q: str, today: date) -> list[Period] | None:
-    """Two named periods set against each other ("May vs April", "Q3 against Q2"), the
-    first written first; None when the question does not compare two named periods."""
-    periods = named_periods(q, today)
+    """Two periods set against each other ("May vs April", "Q3 against Q2", "this month
+    than last month"), the first written first; None when the question does not compare
+    two written periods."""
+    periods = sorted(named_periods(q, today) + relative_periods(q, today),
+                     key=lambda p: p.position)  # fmt: skip
     if len(periods) == 2 and _COMPARE.search(q) and periods[0] != periods[1]:
         return periods
     return None

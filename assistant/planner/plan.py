@@ -33,17 +33,21 @@ from assistant.planner.extract import (
     strip_instructions,
 )
 from assistant.planner.parse import fold, measure_phrases, parse
-from assistant.planner.periods import MONTHS
+from assistant.planner.periods import MONTHS, normalise_time_words
 from assistant.planner.route import (
     KPI_MEASURES,
+    by_time,
     compared,
+    compared_entities,
     dimension_value,
     entity_filters,
+    feature_use,
     filtered_value,
     gone_quiet,
     grouped_query,
     leading_partners,
     out_of_scope,
+    partners_by_measure,
     position,
     projects_in_status,
 )
@@ -229,10 +233,11 @@ class Planner:
         question, _instructed = strip_instructions(question)
         if not question:  # nothing left but instructions to the assistant
             return Plan(None, suggestions=list(STARTERS))
+        index = self.entities.get(self.workspace_id)
+        question = index.correct(question)
         slots = extract(question, self.today)
         if slots.future:  # no forecasts: every figure is about what already happened
             return Plan(None, suggestions=self.suggestions(question))
-        index = self.entities.get(self.workspace_id)
         mentions = index.find(question)
         unclear = index.ambiguous(question, mentions)
         if unclear:
@@ -244,7 +249,7 @@ class Planner:
         if refused:
             return Plan(None, suggestions=self.suggestions(question), refused=refused)
         matches = self.store.search_examples(
-            _generic(question, mentions), k=5, workspace=self.workspace
+            normalise_time_words(_generic(question, mentions)), k=5, workspace=self.workspace
         )
         if matches and matches[0].tool == "get_profile" and not _refers(question, mentions):
             unknown = _proper_name(question)
@@ -326,6 +331,11 @@ class Planner:
             tool = "get_kpis"
         args = {k: v for k, v in best.args.items() if not k.startswith("_")}
         focus = best.args.get("_focus") or slots.focus
+        kpi_measures = [m for m in parse(question).measures if m in KPI_MEASURES]
+        if best.tool == "define_metric" and slots.window and kpi_measures:
+            # "avg session duration for Q1?" names a period: the figure, not the definition
+            args = {**slots.window, **entity_filters(mentions)}
+            return Plan("get_kpis", _allowed("get_kpis", args), kpi_measures[0], similarity)
         if best.tool == "define_metric":
             return Plan("define_metric", {"term": define_term(question)}, focus, similarity)
         if best.tool == "get_profile":
@@ -335,6 +345,9 @@ class Planner:
             if slots.range:
                 args["range"] = slots.range
             return Plan("get_profile", _allowed("get_profile", args), focus, similarity)
+        if slots.sort is None and tool in _TABLE_SORTS:  # "closed out the most tasks"
+            slots.sort = next((m for m in parse(question).measures if m in _TABLE_SORTS[tool]),
+                              None)  # fmt: skip
         _apply_slots(tool, args, slots, mentions)
         if tool in ("get_kpis", "get_trends") and slots.focus:
             focus = slots.focus
@@ -349,6 +362,8 @@ class Planner:
         nearest: str | None,
     ) -> Plan | None:
         """Questions whose structure, not their nearest example, says what to call."""
+        if _DEFINITION.search(question.lower()) and not mentions and not slots.window:
+            return Plan("define_metric", {"term": define_term(question)}, None, similarity)
         parsed = parse(question, {"role": self.entities.get(self.workspace_id).roles})
         quiet = gone_quiet(question, slots, mentions)
         if quiet:
@@ -357,16 +372,21 @@ class Planner:
         if ranked:
             tool, args, focus = ranked
             return Plan(tool, _allowed(tool, args), focus, similarity)
-        periods = compared(parsed, slots, mentions)
+        periods = compared(parsed, slots, mentions) or compared_entities(parsed, slots, mentions)
         if periods:
             focus = next((m for m in parsed.measures if m in KPI_MEASURES), slots.focus)
             calls = [(tool, _allowed(tool, args)) for tool, args in periods]
             return Plan(calls[0][0], calls[0][1], focus, similarity, extra=calls[1:])
+        feature = feature_use(parsed, slots, mentions, nearest)
+        if feature:
+            tool, args, focus = feature
+            return Plan(tool, _allowed(tool, args), focus, similarity)
         valued = dimension_value(parsed, slots, mentions, nearest)
         if valued:
             tool, args, focus = valued
             return Plan(tool, _allowed(tool, args), focus, similarity)
-        for route in (grouped_query, projects_in_status, leading_partners, filtered_value):
+        for route in (grouped_query, by_time, projects_in_status, partners_by_measure,
+                      leading_partners, filtered_value):  # fmt: skip
             found = route(parsed, slots, mentions, nearest)
             if found:
                 tool, args = found
@@ -479,6 +499,10 @@ _TREND = re.compile(
     r"(?:per|each|every) (?:day|week|month)|daily|weekly|monthly|growth|grow\w*|rising|rise|"
     r"falling|fall|drop\w*|declin\w*|up or down|chang\w*|increas\w*|decreas\w*|pattern|"
     r"lately|recently|these days|momentum|more and more|less and less)\b"
+)
+_DEFINITION = re.compile(
+    r"^(?:what|how)\b.*\b(?:mean|means|meant|stand for|stands for|defined|calculated|computed|"
+    r"worked out)\s*\??$|^(?:define|definition of|meaning of|explain what)\b"
 )
 _ADOPTION = re.compile(
     r"\b(dau|wau|mau|daily active|weekly active|monthly active|stick\w*|adoption|activation|"

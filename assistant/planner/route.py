@@ -166,7 +166,8 @@ def compared(parsed: Parsed, slots: Slots, mentions: list[Mention]) -> list[tupl
 
 
 _RANK = re.compile(
-    r"\b(rank|ranks|ranked|ranking|position|place|placed|stand|stands|standing|sit|sits)\b"
+    r"\b(rank|ranks|ranked|ranking|position|place|placed|stand|stands|standing|sit|sits|"
+    r"leaderboard score|score on the leaderboard|partner score)\b"
 )
 
 
@@ -201,13 +202,12 @@ def position(
 
 
 _SHARE = re.compile(r"\b(share|portion|percent|percentage|proportion|fraction|ratio|%)")
-_NOT_FOR_VALUES = ("find_never_logged_in", "find_inactive_users", "get_risks", "list_users",
-                   "get_leaderboard", "get_top_content", "list_projects")  # fmt: skip
+_NOT_FOR_VALUES = ("find_never_logged_in", "find_inactive_users", "get_risks")
 
 
 def dimension_value(
     parsed: Parsed, slots: Slots, mentions: list[Mention], nearest: str | None = None
-) -> tuple[str, dict[str, Any], str] | None:
+) -> tuple[str, dict[str, Any], str | None] | None:
     """A figure for one value of a dimension no filter has ("sessions on mobile", "logins by
     viewers", "page views from partner users"): the query grouped by that dimension, the
     answer led by the value's row. Returns (tool, arguments, focus)."""
@@ -216,6 +216,7 @@ def dimension_value(
     if _SHARE.search(parsed.text):  # "what share of visits are on mobile": a ratio
         return None
     (dimension, value), *_ = parsed.values.items()
+    focus = None if dimension in parsed.several else f"row:{value}"
     args = {
         "measures": parsed.measures,
         "by": [dimension, *(d for d in parsed.by if d != dimension)],
@@ -223,7 +224,82 @@ def dimension_value(
         **_filters(slots),
         **entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER]),
     }
-    return "query_metrics", args, f"row:{value}"
+    return "query_metrics", args, focus
+
+
+def by_time(
+    parsed: Parsed, slots: Slots, mentions: list[Mention], nearest: str | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """ "Logins by month this year": a measure per day, week or month, every bucket a row
+    (a trend is asked for as one: "trend", "over time", "going up")."""
+    if not parsed.measures or not parsed.by or nearest == "get_trends":
+        return None
+    if any(d not in ("day", "week", "month") for d in parsed.by) or parsed.where:
+        return None
+    args = {
+        "measures": parsed.measures,
+        "by": parsed.by,
+        **slots.window,
+        **_filters(slots),
+        **entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER]),
+    }
+    return "query_metrics", args
+
+
+_LEADERBOARD_COLUMNS = {"sessions": "sessions", "unique_users": "users", "page_views": "page_views",
+                        "avg_session_seconds": "avg_session_seconds"}  # fmt: skip
+"""The leaderboard's columns, by the measure each one counts."""
+
+
+def partners_by_measure(
+    parsed: Parsed, slots: Slots, mentions: list[Mention], nearest: str | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """ "Which partner racked up the most page views?": the leaderboard sorted by that
+    measure (every partner, one table of partners only)."""
+    if mentions or parsed.where or parsed.by or len(parsed.measures) != 1:
+        return None
+    if not re.search(r"\bpartners?\b", parsed.text) or not re.search(
+        r"\b(?:most|highest|fewest|lowest|least|top|best|worst)\b", parsed.text
+    ):
+        return None
+    column = _LEADERBOARD_COLUMNS.get(parsed.measures[0])
+    if column is None:
+        return None
+    args: dict[str, Any] = {
+        "sort": column,
+        "descending": slots.descending if slots.descending is not None else True,
+        **slots.window,
+        **_filters(slots),
+    }
+    if slots.limit:
+        args["limit"] = slots.limit
+    return "get_leaderboard", args
+
+
+def compared_entities(
+    parsed: Parsed, slots: Slots, mentions: list[Mention]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Two or more accounts, projects, owners or partner types set against each other
+    ("Thornbury Foods vs Rosewood Retail", "Malik or Noah", "referral vs reseller
+    partners"): the KPI cards of each, led by the measure asked for."""
+    if not _COMPARE_WORDS.search(parsed.text):
+        return []
+    window = slots.window
+    for kind in ("account", "partner", "project", "member"):
+        same = [m for m in mentions if m.kind == kind]
+        if len(same) >= 2:
+            key = _ENTITY_FILTER[kind]
+            return [("get_kpis", {**window, key: m.name if m.full else m.text}) for m in same]
+    types = [t for t in ("referral", "reseller") if re.search(rf"\b{t}s?\b", parsed.text)]
+    if len(types) == 2:
+        return [("get_kpis", {**window, "partner_type": t}) for t in types]
+    return []
+
+
+_COMPARE_WORDS = re.compile(
+    r"\b(vs\.?|versus|compared?|comparison|against|or|than|more|fewer|better|worse|"
+    r"between)\b"
+)
 
 
 def projects_in_status(
@@ -281,3 +357,26 @@ def leading_partners(
     if slots.limit:
         args["limit"] = slots.limit
     return "get_leaderboard", args
+
+
+_FEATURE = re.compile(
+    r"\b(videos?|played|downloads?|downloaded|downloading|pdfs?|searche[sd]|search(?:ing)?|"
+    r"clicked|clicks? (?:on )?links?|goals? complet\w*|images?)\b"
+)
+_SHARE_OF_PEOPLE = re.compile(r"\b(users?|people|who|share|percent(?:age)?|%|portion|how many)\b")
+
+
+def feature_use(
+    parsed: Parsed, slots: Slots, mentions: list[Mention], nearest: str | None = None
+) -> tuple[str, dict[str, Any], str] | None:
+    """ "What share of active users played a video?", "how many users downloaded a file":
+    feature use among the users who visited (the adoption section)."""
+    if not _FEATURE.search(parsed.text) or not _SHARE_OF_PEOPLE.search(parsed.text):
+        return None
+    if nearest in ("get_top_content",) and not re.search(r"\b(users?|people|who)\b", parsed.text):
+        return None
+    filters = {
+        **_filters(slots),
+        **entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER]),
+    }
+    return "get_adoption", {**slots.window, **filters}, "features"
