@@ -195,15 +195,19 @@ class Assistant:
     def fixed_filters(self, workspace_id: int, filters: dict[str, Any] | None) -> dict[str, Any]:
         """The caller's filters (names or ids, SPEC §3's names) as ids, resolved once and
         strictly here at the boundary; tools only ever compare ids. Raises
-        :class:`QuestionError` naming an unknown filter value."""
+        :class:`QuestionError` naming every unknown or ambiguous filter value at once."""
         if not filters:
             return {}
         try:
             params = FilterParams.model_validate(filters)
             with self.engine.connect() as conn:
                 return params.resolve_filters(conn, workspace_id)
-        except ValidationError as exc:
-            raise QuestionError(f"filters: {exc.errors()[0]['msg']}") from None
+        except ValidationError as exc:  # every bad value, not the first only
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'filters'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise QuestionError(f"filters: {problems}") from None
         except ScopeError as exc:
             raise QuestionError(f"filters: {exc}") from None
 

@@ -15,8 +15,11 @@ range names, reversed dates and unknown owners, accounts or projects.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
+from typing import TypeVar
 
 from sqlalchemy import Connection
 
@@ -28,6 +31,7 @@ from metrics.semantic.vocabulary import REGISTRY
 RANGES = tuple(REGISTRY.ranges)
 """The named ranges, as declared in the semantic registry."""
 DEFAULT_RANGE = "last_30_days"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -256,33 +260,62 @@ def resolve_scope(
     team: tuple[str, ...] | list[str] = (),
     now: datetime | None = None,
 ) -> Scope:
-    """Validate user input into a :class:`Scope`. Names or ids are accepted for entities."""
-    instant, day = parse_as_of(as_of, now=now)
+    """Validate user input into a :class:`Scope`. Names or ids are accepted for entities.
+
+    Every problem of the input is reported at once: one :class:`ScopeError` whose
+    ``problems`` list each unknown or ambiguous name (and each bad date or range)."""
+    problems: list[ScopeError] = []
+
+    def checked(resolve: Callable[..., T], *args: object) -> T | None:
+        try:
+            return resolve(*args)
+        except ScopeError as exc:
+            problems.append(exc)
+            return None
+
+    def each(resolve: Callable[..., str], *args: object, values: Sequence[str]) -> tuple[str, ...]:
+        found = (checked(resolve, *args, value) for value in values)
+        return tuple(dict.fromkeys(f for f in found if f is not None))
+
+    parsed = checked(partial(parse_as_of, now=now), as_of)
+    window: Window | None = None
     if range and (start or end):
-        raise ScopeError("give either a named range or from/to, not both")
-    if start or end:
-        if not (start and end):
-            raise ScopeError("from and to go together: give both")
-        window = explicit_window(start, end)
+        problems.append(ScopeError("give either a named range or from/to, not both"))
+    elif start and end:
+        window = checked(explicit_window, start, end)
+    elif start or end:
+        problems.append(ScopeError("from and to go together: give both"))
     else:
         name = (range or DEFAULT_RANGE).strip().lower()
         if name not in RANGES:
-            raise ScopeError(_unknown("range", name, RANGES))
-        window = named_window(name, day)
+            problems.append(ScopeError(_unknown("range", name, RANGES)))
+        elif parsed is not None:
+            window = named_window(name, parsed[1])
+    ws = workspace_id
     filters = Filters(
-        owner=_resolve(conn, workspace_id, "member", owner) if owner else None,
-        accounts=tuple(dict.fromkeys(_resolve(conn, workspace_id, "account", a) for a in accounts)),
-        playbook=_resolve_playbook(conn, workspace_id, playbook) if playbook else None,
-        partner_type=_enum("partner_type", partner_type, PARTNER_TYPES) if partner_type else None,
-        status=tuple(_enum("status", s, PROJECT_STATUSES) for s in status),
-        projects=tuple(dict.fromkeys(_resolve(conn, workspace_id, "project", p) for p in projects)),
-        team=tuple(dict.fromkeys(_resolve(conn, workspace_id, "member", m) for m in team)),
+        owner=checked(_resolve, conn, ws, "member", owner) if owner else None,
+        accounts=each(_resolve, conn, ws, "account", values=accounts),
+        playbook=checked(_resolve_playbook, conn, ws, playbook) if playbook else None,
+        partner_type=checked(_enum, "partner_type", partner_type, PARTNER_TYPES)
+        if partner_type
+        else None,
+        status=each(_status, values=status),
+        projects=each(_resolve, conn, ws, "project", values=projects),
+        team=each(_resolve, conn, ws, "member", values=team),
     )
+    if problems:
+        raise ScopeError.together(problems)
+    assert parsed is not None and window is not None
+    instant, day = parsed
     return Scope(workspace_id, instant, window, filters, day)
 
 
 def _enum(what: str, value: str, allowed: tuple[str, ...]) -> str:
     return resolve_value(what, value.replace("-", "_"), allowed)
+
+
+def _status(value: str) -> str:
+    return _enum("status", value, PROJECT_STATUSES)
 
 
 def _resolve(conn: Connection, workspace_id: int, what: EntityKind, value: str) -> str:

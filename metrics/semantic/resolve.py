@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection, select
 
@@ -91,6 +91,17 @@ class ResolveError(ScopeError):
     @property
     def choices(self) -> list[dict[str, str | None]]:
         return [c.as_dict() for c in self.candidates]
+
+    def problem(self) -> dict[str, Any]:
+        """The parameter (or kind of name), the value given, the kind of failure, the
+        message and the candidates to offer."""
+        return {
+            "parameter": self.label or self.what,
+            "value": self.text,
+            "kind": self.kind,
+            "message": str(self),
+            "candidates": self.choices,
+        }
 
 
 class SemanticHook(Protocol):
@@ -194,10 +205,18 @@ def resolve_value(what: str, text: str, allowed: Sequence[str]) -> str:
     for value in allowed:
         if fold(value) == key:
             return value
-    close = difflib.get_close_matches(key, [fold(v) for v in allowed], n=3, cutoff=0.5)
+    folded = {fold(v): v for v in allowed}
+    close = difflib.get_close_matches(key, list(folded), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(repr(c.replace(' ', '_')) for c in close)}?" if close else ""
     listed = f" (one of: {', '.join(allowed)})" if len(allowed) <= 12 else ""
-    raise ScopeError(f"unknown {what} {text!r}{hint}{listed}")
+    raise ResolveError(
+        "not_found",
+        what,
+        text,
+        [Candidate(what, folded[c], folded[c]) for c in close],
+        f"unknown {what} {text!r}{hint}{listed}",
+        label=what,
+    )
 
 
 def playbooks(conn: Connection, workspace_id: int) -> list[str]:

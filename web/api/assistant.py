@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from metrics.scope import ScopeError, resolve_scope
 from metrics.semantic.params import FilterParams
-from web.api.errors import unprocessable
+from web.api.errors import scope_unprocessable, unprocessable
 from web.api.nul import MESSAGE as NUL_MESSAGE
 from web.api.nul import check_body
 from web.deps import Runtime, RuntimeDep, Tenant, TenantDep
@@ -96,17 +96,24 @@ def _checked(
     if not body.question.strip():
         raise unprocessable("question: the question is empty")
     filters: dict[str, Any] = {}
-    with rt.engine.connect() as conn:
-        try:  # resolves names (did-you-mean errors) once, and checks the as_of
-            if body.filters:
+    failed: list[tuple[str, ScopeError]] = []  # every problem of the request, in one 422
+    with rt.engine.connect() as conn:  # resolves names (did-you-mean errors) once
+        if body.filters:
+            try:
                 filters = body.filters.resolve_filters(conn, tn.id)
+            except ScopeError as exc:
+                failed.append(("filters: ", exc))
+        try:  # and checks the as_of
             resolve_scope(conn, tn.id, as_of=body.as_of)
         except ScopeError as exc:
-            message = str(exc)
-            where = "" if message.startswith("as_of") else "filters: "
-            raise unprocessable(where + message) from None
+            failed.append(("", exc))
         except OverflowError:
             raise unprocessable("as_of: the date is outside the supported range") from None
+    if failed:
+        raise unprocessable(
+            "; ".join(where + str(exc) for where, exc in failed),
+            problems=[p for _, exc in failed for p in exc.describe_problems()],
+        )
 
     if body.conversation_id:
         try:
@@ -144,7 +151,9 @@ def ask(
     kwargs = _checked(body, rt, tn, idempotency_key)
     try:
         result = rt.assistant.ask(tn.id, tn.name, body.question, **kwargs)
-    except (QuestionError, ScopeError) as exc:
+    except ScopeError as exc:
+        raise scope_unprocessable(exc) from None
+    except QuestionError as exc:
         raise unprocessable(str(exc)) from None
     return AskResponse(**{k: getattr(result, k) for k in AskResponse.model_fields})
 

@@ -4,7 +4,9 @@ FastAPI's own validation errors are a list of ``{loc, msg}``; the handler here
 keeps that list (as ``errors``) and adds one readable line per problem in
 ``detail`` — "query parameter 'page': Input should be greater than or equal to
 1" — so the page and curl users read the same kind of message as from a
-:class:`~metrics.scope.ScopeError`.
+:class:`~metrics.scope.ScopeError`. A scope error likewise keeps every problem of
+the request: ``detail`` names them all and ``problems`` lists each
+(:func:`scope_unprocessable`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
+from metrics.errors import ScopeError
+
 _WHERE = {"query": "query parameter", "path": "path parameter", "header": "header"}
 
 
@@ -25,6 +29,15 @@ def unprocessable(message: str, **extra: Any) -> HTTPException:
     if extra:
         return HTTPException(422, {"message": message, **extra})
     return HTTPException(422, message)
+
+
+def scope_unprocessable(exc: ScopeError, where: str = "") -> HTTPException:
+    """A 422 for a scope that cannot be resolved: ``detail`` names every problem in one
+    line (``where`` before it, e.g. ``filters: ``) and ``problems`` lists each — its
+    ``parameter``, ``value``, ``kind`` (``not_found``, ``ambiguous``, ``out_of_scope``
+    or ``invalid``), ``message`` and ``candidates`` — so a client drops or fixes them
+    all at once."""
+    return unprocessable(where + str(exc), problems=exc.describe_problems())
 
 
 def describe(loc: tuple[Any, ...] | list[Any]) -> str:

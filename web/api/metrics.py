@@ -15,7 +15,7 @@ from pydantic import Field
 from metrics.scope import ScopeError
 from metrics.sections import SECTIONS, section, split_options
 from metrics.semantic.params import ScopeParams
-from web.api.errors import unprocessable
+from web.api.errors import scope_unprocessable, unprocessable
 from web.deps import RuntimeDep, TenantDep
 
 router = APIRouter(tags=["metrics"])
@@ -67,7 +67,7 @@ def metrics_section(
         try:
             resolved = params.resolve(conn, tn.id)
         except ScopeError as exc:
-            raise unprocessable(str(exc)) from None
+            raise scope_unprocessable(exc) from None
         except (ValueError, OverflowError):  # date arithmetic past year 1 or 9999
             raise unprocessable(_OUT_OF_RANGE) from None
         try:

@@ -14,7 +14,7 @@ from metrics.scope import ScopeError
 from metrics.semantic.meta import Meta, meta
 from metrics.semantic.params import QueryParams
 from metrics.semantic.query import QueryResult, parse_query, run_query
-from web.api.errors import unprocessable
+from web.api.errors import scope_unprocessable, unprocessable
 from web.deps import RuntimeDep, TenantDep
 
 router = APIRouter(tags=["semantic layer"])
@@ -51,7 +51,7 @@ def get_query(
             )
             return run_query(conn, params.resolve(conn, tn.id), spec)
         except ScopeError as exc:
-            raise unprocessable(str(exc)) from None
+            raise scope_unprocessable(exc) from None
         except (ValueError, OverflowError):  # date arithmetic past year 1 or 9999
             raise unprocessable(
                 "as_of, from or to: a date is outside the supported range"

@@ -6,10 +6,18 @@ const KEY = "portalpulse.apiKey";
 let pendingKey = null;
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  /** ``problems``: a 422's list of every rejected value (parameter, value, kind,
+   * message, candidates), empty when the answer has none. */
+  constructor(status, message, problems = []) {
     super(message);
     this.status = status;
+    this.problems = problems;
   }
+}
+
+/** The ``problems`` list of an error body (every unknown or ambiguous name), or []. */
+export function bodyProblems(body) {
+  return body && Array.isArray(body.problems) ? body.problems : [];
 }
 
 /** FastAPI's error body as one readable line: a string, or each field's problem. */
@@ -74,7 +82,11 @@ export async function getJSON(path) {
   const response = await apiFetch(path, { headers: { Accept: "application/json" } });
   const body = await response.json().catch(() => null);
   if (!response.ok) {
-    throw new ApiError(response.status, detailMessage(body, `${response.status} ${response.statusText}`));
+    throw new ApiError(
+      response.status,
+      detailMessage(body, `${response.status} ${response.statusText}`),
+      bodyProblems(body),
+    );
   }
   return body;
 }
@@ -87,7 +99,11 @@ export async function postJSON(path, payload) {
   });
   const body = await response.json().catch(() => null);
   if (!response.ok) {
-    throw new ApiError(response.status, detailMessage(body, `${response.status} ${response.statusText}`));
+    throw new ApiError(
+      response.status,
+      detailMessage(body, `${response.status} ${response.statusText}`),
+      bodyProblems(body),
+    );
   }
   return body;
 }
@@ -101,7 +117,11 @@ export async function postStream(path, payload, onEvent) {
   });
   if (!response.ok) {
     const body = await response.json().catch(() => null);
-    throw new ApiError(response.status, detailMessage(body, `${response.status} ${response.statusText}`));
+    throw new ApiError(
+      response.status,
+      detailMessage(body, `${response.status} ${response.statusText}`),
+      bodyProblems(body),
+    );
   }
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";

@@ -4,7 +4,7 @@ import { getJSON } from "./api.js";
 import { ChatPanel } from "./chat.js";
 import { Dashboard } from "./dashboard.js";
 import { fmtDay, fmtTime, h, label } from "./dom.js";
-import { askFilters, checkState, hasFilters, readState, toParams } from "./state.js";
+import { askFilters, checkState, hasFilters, readState, toParams, withoutRejected } from "./state.js";
 
 const MULTI = "__several__";
 const phone = window.matchMedia("(max-width: 900px)");
@@ -38,24 +38,15 @@ function linkState(search) {
   return checked.state;
 }
 
-const UNKNOWN = /^unknown (owner|account|playbook) '(.*?)'(.*)$/;
-
-/** ``state`` without the filter value the API called unknown in ``error``, or null. */
+/** ``state`` without every filter value the API rejected in ``error`` (its ``problems``:
+ * each unknown or ambiguous name, all in one answer), or null. */
 function withoutUnknown(current, error) {
-  const found = error && error.status === 422 && UNKNOWN.exec(error.message || "");
-  if (!found) return null;
-  const [, key, value, rest] = found;
-  const next = { ...current, account: [...current.account] };
-  if (key === "account") {
-    if (!next.account.includes(value)) return null;
-    next.account = next.account.filter((a) => a !== value);
-  } else {
-    if (next[key] !== value) return null;
-    next[key] = "";
-  }
-  linkProblems = [...linkProblems, `${key} '${value}' is unknown${rest}`];
+  if (!error || error.status !== 422) return null;
+  const fixed = withoutRejected(current, error.problems);
+  if (!fixed) return null;
+  linkProblems = [...linkProblems, ...fixed.notes];
   showLinkProblems();
-  return next;
+  return fixed.state;
 }
 
 let state = linkState(window.location.search);
@@ -202,7 +193,8 @@ async function apply(next, { push = true } = {}) {
   writeForm();
   refreshSuggestions();
   const failure = await dashboard.load(params);
-  // a name the API does not know (owner, account, playbook): name it, leave it out, reload
+  // names the API does not know (owner, account, playbook): name them all, leave them
+  // out, reload once
   const fixed = withoutUnknown(state, failure);
   if (fixed) await apply(fixed, { push });
 }

@@ -58,6 +58,40 @@ export function withQuery(path, params, extra = {}) {
   return text ? `${path}?${text}` : path;
 }
 
+const REJECTABLE = ["owner", "account", "playbook"];
+
+/** One filter value the API rejected, in words: what, which, and the names it offers. */
+function rejectedNote(problem) {
+  const names = (problem.candidates || []).map((c) => c.name).join(", ");
+  const why = problem.kind === "ambiguous"
+    ? `matches several${names ? `: ${names}` : ""}`
+    : `is unknown${names ? ` (did you mean ${names}?)` : ""}`;
+  return `${problem.parameter} '${problem.value}' ${why}`;
+}
+
+/**
+ * ``state`` without every filter value a 422's ``problems`` reject (each unknown or
+ * ambiguous owner, account or playbook, all at once), and a note for each; null when
+ * none of them is in ``state`` (nothing to leave out, so nothing to reload).
+ */
+export function withoutRejected(state, problems) {
+  const next = { ...state, account: [...state.account] };
+  const notes = [];
+  for (const problem of problems || []) {
+    const { parameter: key, value } = problem;
+    if (!REJECTABLE.includes(key)) continue;
+    if (key === "account") {
+      if (!next.account.includes(value)) continue;
+      next.account = next.account.filter((a) => a !== value);
+    } else {
+      if (next[key] !== value) continue;
+      next[key] = "";
+    }
+    notes.push(rejectedNote(problem));
+  }
+  return notes.length ? { state: next, notes } : null;
+}
+
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const realDay = (text) => DAY.test(text) && !Number.isNaN(new Date(`${text}T00:00:00Z`).getTime())
