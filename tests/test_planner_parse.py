@@ -31,7 +31,7 @@ TODAY = date(2026, 11, 22)  # a Sunday
         ("list every project with zero visits", ["sessions"], [], [("sessions", "=", 0.0)],
          "project"),
         ("accounts with at least two overdue tasks", ["tasks_overdue"], [],
-         [("tasks_overdue", ">=", 2.0)], None),
+         [("tasks_overdue", ">=", 2.0)], "account"),
         ("how many sign-ins this month", ["logins"], [], [], None),
         ("top accounts by logins", ["logins"], [], [], "account"),
     ],

@@ -38,6 +38,7 @@ _GENERIC = {
     "program", "the", "a", "of", "and", "for", "to", "&", "one",
 }  # fmt: skip
 """Words of a project's phase that name no phase in particular."""
+_ENDINGS = ("s", "es", "ed", "d", "ing", "er", "ers", "ly", "ies")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
 
 
@@ -292,10 +293,14 @@ class EntityIndex:
             word = match.group(0)
             if len(word) < 4 or word in known or word in names:
                 return word
+            if any(word.endswith(end) and word[: -len(end)] in known for end in _ENDINGS):
+                return word  # an inflection of a known word ("closed", "logging")
             if difflib.get_close_matches(word, names, n=1, cutoff=FUZZY):
                 return word
             close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.85)
-            return close[0] if close else word
+            if close and close[0][0] == word[0] and abs(len(close[0]) - len(word)) <= 2:
+                return close[0]
+            return word
 
         return re.sub(r"\b[a-z]+\b", fix, question)
 

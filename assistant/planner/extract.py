@@ -115,6 +115,13 @@ current period, and every KPI answer already sets it against the previous one.""
 
 def _window(q: str, today: date, slots: Slots) -> None:
     """Named ranges, relative spans, months, quarters and explicit dates."""
+    both = compared_periods(q, today)
+    if both:  # "this month than last month", "May vs April": each period on its own
+        slots.compare_windows = [p.window() for p in both]
+        slots.range = both[0].range
+        if not both[0].range:
+            slots.from_date, slots.to_date = both[0].start.isoformat(), both[0].end.isoformat()
+        return
     compared = _COMPARED.search(q)
     slots.compared = compared is not None
     if compared:
@@ -232,7 +239,7 @@ def _written_periods(q: str, today: date, slots: Slots) -> bool:
     compared = compared_periods(q, today)
     if compared:
         slots.compare_windows = [p.window() for p in compared]
-        slots.from_date, slots.to_date = compared[0].window().values()
+        slots.from_date, slots.to_date = compared[0].start.isoformat(), compared[0].end.isoformat()
         return True
     days = dates(q, today)
     if len(days) >= 2:

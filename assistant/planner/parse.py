@@ -30,6 +30,7 @@ _LIST_NOUNS = {
     "owner": "owner", "owners": "owner", "csm": "owner", "csms": "owner",
     "playbook": "playbook", "playbooks": "playbook", "project": "project", "projects": "project",
     "device": "device", "devices": "device", "role": "role", "roles": "role",
+    "partner": "account", "partners": "account",
 }  # fmt: skip
 """Nouns that name the rows of a "which … have …" list, and the dimension they group by."""
 
@@ -107,6 +108,8 @@ class Parsed:
     where: list[Condition] = field(default_factory=list)
     rows_of: str | None = None
     """The dimension a "which … / list the …" question lists."""
+    rows_word: str | None = None
+    """The noun that named those rows ("partners" lists accounts of one kind)."""
     counts_rows: bool = False
     """ "How many accounts have …": the answer is the number of matching rows."""
     values: dict[str, str] = field(default_factory=dict)
@@ -305,14 +308,17 @@ def parse(question: str, values: dict[str, tuple[str, ...]] | None = None) -> Pa
         out.rows_of = "owner"
     elif which and which.group(2) in _LIST_NOUNS:
         out.rows_of = _LIST_NOUNS[which.group(2)]
+        out.rows_word = which.group(2)
         out.counts_rows = which.group(1) is not None
         out.spans.append((which.start(2), which.end(2), f"rows:{out.rows_of}"))
     elif (lead := _LEADING_NOUN.search(q)) and lead.group(1) in _LIST_NOUNS:
         out.rows_of = _LIST_NOUNS[lead.group(1)]
+        out.rows_word = lead.group(1)
         out.spans.append((lead.start(1), lead.end(1), f"rows:{out.rows_of}"))
     if out.rows_of:
         has = re.compile(
-            rf"\b(?:have|has|had|with|having|carry|carrying|got|show|showing)\s+(?:any\s+|some\s+)?"
+            rf"\b(?:have|has|had|with|having|carry|carrying|got|show|showing)\s+"
+            rf"(?:any\s+|some\s+|something\s+|anything\s+)?"
             rf"(?:open\s+|outstanding\s+)?(?P<m>{measure_re.pattern[3:-3]})\b"
         )
         for match in has.finditer(q):

@@ -48,8 +48,12 @@ class Period:
     label: str
     position: int
     """Where the period was written in the question (for ordering)."""
+    range: str | None = None
+    """The named range it is ("this_month"), when it is one."""
 
     def window(self) -> dict[str, str]:
+        if self.range:
+            return {"range": self.range}
         return {"from": self.start.isoformat(), "to": self.end.isoformat()}
 
 
@@ -240,7 +244,9 @@ def relative_periods(q: str, today: date) -> list[Period]:
                 start = date(end.year, 3 * ((end.month - 1) // 3) + 1, 1)
             else:
                 start = date(end.year, 1, 1)
-        out.append(Period(start, end, match.group(0), match.start()))
+        which = "this" if match.group(1) in ("this", "current") else "last"
+        named = f"{which}_{unit}" if unit != "week" else None
+        out.append(Period(start, end, match.group(0), match.start(), named))
     return out
 
 

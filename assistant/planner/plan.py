@@ -46,6 +46,7 @@ from assistant.planner.route import (
     gone_quiet,
     grouped_query,
     leading_partners,
+    never_logged_in,
     out_of_scope,
     partners_by_measure,
     position,
@@ -129,6 +130,8 @@ class Previous:
     tool: str
     args: dict[str, Any]
     result: dict[str, Any] | None
+    focus: str | None = None
+    """The figure or entity the previous answer led with ("rank:Kestrel Farms")."""
 
 
 def previous_turn(history: list[BaseMessage]) -> Previous | None:
@@ -145,7 +148,8 @@ def previous_turn(history: list[BaseMessage]) -> Previous | None:
                     except (TypeError, ValueError):
                         result = None
                     break
-            return Previous(call["name"], dict(call["args"]), result)
+            focus = (message.response_metadata or {}).get("planner", {}).get("focus")
+            return Previous(call["name"], dict(call["args"]), result, focus)
     return None
 
 
@@ -242,6 +246,11 @@ class Planner:
         unclear = index.ambiguous(question, mentions)
         if unclear:
             return Plan("search_entities", {"text": unclear}, None, 1.0)
+        unknown = _unknown_name(question)
+        if unknown and " " in unknown and not _covered(unknown, mentions):
+            # "how is Redwood Logistics doing?" with only a Redwood Retail here: say so
+            kind = _kind_asked(question)
+            return Plan("get_profile", {"kind": kind, "name": unknown}, None, 1.0)
         first = index.shared_first_name(question, mentions)
         if first and not any(m.kind == "user" and m.full for m in mentions):
             return Plan("search_entities", {"text": first}, None, 1.0)
@@ -311,6 +320,13 @@ class Planner:
         if tool == "get_trends" and not slots.bucket and not _TREND.search(question.lower()):
             # "logins since November 3" asks for one figure; a trend is asked for as one.
             tool = "get_kpis"
+        read = parse(question)
+        if tool == "get_risks" and not _RISKY.search(question.lower()):
+            # "crescent systems reporting workspace: visits last 30 days" names a figure
+            measures = [m for m in read.measures if m in KPI_MEASURES]
+            if measures and not read.where and not read.rows_of:
+                args = {**slots.window, **entity_filters(mentions)}
+                return Plan("get_kpis", _allowed("get_kpis", args), measures[0], similarity)
         if tool in _USER_LISTS and not _PERSON.search(parse(question).residue(True)):
             # "visits in the month before last" is near "users with no visit in the last
             # month" but names nobody: the figure, not a list of people.
@@ -365,9 +381,10 @@ class Planner:
         if _DEFINITION.search(question.lower()) and not mentions and not slots.window:
             return Plan("define_metric", {"term": define_term(question)}, None, similarity)
         parsed = parse(question, {"role": self.entities.get(self.workspace_id).roles})
-        quiet = gone_quiet(question, slots, mentions)
-        if quiet:
-            return Plan(quiet[0], _allowed(*quiet), None, similarity)
+        for people in (never_logged_in, gone_quiet):
+            found = people(question, slots, mentions)
+            if found:
+                return Plan(found[0], _allowed(*found), None, similarity)
         ranked = position(question, parsed, slots, mentions)
         if ranked:
             tool, args, focus = ranked
@@ -414,6 +431,10 @@ class Planner:
                     args = {"kind": kind, "name": row[key]}
                     return Plan("get_profile", args, None, similarity, follow_up=True)
         named = [m for m in mentions if m.kind in ("project", "account", "partner", "user")]
+        if previous.focus and previous.focus.startswith("rank:") and named:
+            # "and Northwind Networks?" after "where does Sable Services rank?"
+            return Plan(previous.tool, dict(previous.args), f"rank:{named[0].name}", similarity,
+                        follow_up=True)  # fmt: skip
         if previous.tool == "get_profile":
             if named:  # "and Dunmore Capital?": the same question about another one
                 other = named[0]
@@ -500,6 +521,11 @@ _TREND = re.compile(
     r"falling|fall|drop\w*|declin\w*|up or down|chang\w*|increas\w*|decreas\w*|pattern|"
     r"lately|recently|these days|momentum|more and more|less and less)\b"
 )
+_RISKY = re.compile(
+    r"\b(risk\w*|signals?|health\w*|problems?|issues?|attention|worr\w*|trouble|concern\w*|"
+    r"red|danger|alert\w*|inactive|dormant|stall\w*|quiet|overdue|unassigned|drift\w*|"
+    r"declin\w*|dropp\w*|never|no (?:visits?|logins?|actions?|activity)|without|step in)\b"
+)
 _DEFINITION = re.compile(
     r"^(?:what|how)\b.*\b(?:mean|means|meant|stand for|stands for|defined|calculated|computed|"
     r"worked out)\s*\??$|^(?:define|definition of|meaning of|explain what)\b"
@@ -527,12 +553,8 @@ _NOT_A_NAME = {"portalpulse", "portal", "partner", "partners", "customer", "cust
 def _without_names(question: str, mentions: list[Mention]) -> str:
     """``question`` with the entity names it mentions cut out: a project called "Billing
     migration" is no question about billing."""
-    words = fold(question).split()
-    text = " ".join(words)
-    for mention in mentions:
-        text = text.replace(mention.text, " ")
-        text = text.replace(fold(mention.name), " ")
-    return text
+    named = {w for m in mentions for w in _words(m.name) + m.text.split()}
+    return " ".join(w for w in fold(question).split() if w.strip("?.,!'") not in named)
 
 
 def _unknown_name(question: str) -> str | None:
@@ -550,6 +572,13 @@ def _unknown_name(question: str) -> str | None:
     if any(w in phrases or w in _NOT_A_NAME for w in folded):
         return None
     return " ".join(words)
+
+
+def _covered(name: str, mentions: list[Mention]) -> bool:
+    """Is every word of ``name`` part of a full mention (a name we know)?"""
+    words = set(_words(name))
+    known = {w for m in mentions if m.full for w in m.text.split()}
+    return words <= known
 
 
 def _kind_asked(question: str) -> str:

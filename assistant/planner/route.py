@@ -16,6 +16,7 @@ from typing import Any
 from assistant.planner.entities import Mention
 from assistant.planner.extract import Slots
 from assistant.planner.parse import Parsed, fold
+from metrics.semantic.vocabulary import REGISTRY
 
 KPI_MEASURES = (
     "logins", "sessions", "invites_sent", "tasks_completed", "unique_users", "page_views",
@@ -111,10 +112,13 @@ def grouped_query(
         return None
     threshold = any(c.value not in (0, 0.0) for c in parsed.where) or parsed.counts_rows
     table = _TABLES.get(nearest or "")
-    if table and by[0] in (table if isinstance(table, tuple) else (table,)) and not threshold:
+    listed = bool(parsed.where)  # "which … have …": every matching row, not a top N
+    if table and by[0] in (table if isinstance(table, tuple) else (table,)) and not listed:
         return None
     if nearest in ("get_risks", "find_inactive_users", "find_never_logged_in") and not threshold:
         return None
+    if parsed.rows_word in ("partner", "partners") and not slots.partner_type:
+        return None  # no filter keeps partners only: the leaderboard or a risk answers
     args: dict[str, Any] = {
         "measures": parsed.measures,
         "by": by,
@@ -284,16 +288,24 @@ def compared_entities(
     partners"): the KPI cards of each, led by the measure asked for."""
     if not _COMPARE_WORDS.search(parsed.text):
         return []
-    window = slots.window
+    measures = parsed.measures or list(_COMPARED_BY_DEFAULT)
+    base = {"measures": measures, "sort": measures[0], **slots.window}
     for kind in ("account", "partner", "project", "member"):
         same = [m for m in mentions if m.kind == kind]
         if len(same) >= 2:
-            key = _ENTITY_FILTER[kind]
-            return [("get_kpis", {**window, key: m.name if m.full else m.text}) for m in same]
+            dimension = _ENTITY_DIMENSION[kind]
+            if dimension == "owner":  # one owner per scope: every owner's row, both shown
+                return [("query_metrics", {**base, "by": [dimension]})]
+            names = [m.name if m.full else m.text for m in same]
+            return [("query_metrics", {**base, "by": [dimension], dimension: names})]
     types = [t for t in ("referral", "reseller") if re.search(rf"\b{t}s?\b", parsed.text)]
     if len(types) == 2:
-        return [("get_kpis", {**window, "partner_type": t}) for t in types]
+        return [("query_metrics", {**base, "by": ["partner_type"]})]
     return []
+
+
+_COMPARED_BY_DEFAULT = ("sessions", "logins", "page_views", "unique_users")
+"""What two entities are set against each other on when the question names no measure."""
 
 
 _COMPARE_WORDS = re.compile(
@@ -306,10 +318,13 @@ def projects_in_status(
     parsed: Parsed, slots: Slots, mentions: list[Mention], nearest: str | None = None
 ) -> tuple[str, dict[str, Any]] | None:
     """ "Which projects are on hold?": the project table filtered to that status, every row."""
-    if parsed.rows_of != "project" or not slots.status or parsed.measures or parsed.where:
-        return None
     filters = entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER])
-    return "list_projects", {"status": slots.status, "limit": 100, **slots.window, **filters}
+    if parsed.rows_of != "project" or parsed.measures or parsed.where:
+        return None
+    if not slots.status and "playbook" not in filters:
+        return None
+    status = {"status": slots.status} if slots.status else {}
+    return "list_projects", {**status, "limit": 100, **slots.window, **filters}
 
 
 _QUIET = re.compile(
@@ -320,7 +335,7 @@ _QUIET = re.compile(
 )
 _WHO = re.compile(r"^(?:so |and |ok )?(?:who|which (?:users?|people|contacts?|persons))\b"
                   r"|\b(?:users|people|contacts)\b")  # fmt: skip
-_EVER = re.compile(r"\b(?:never|yet|ever|first time|not once)\b")
+_EVER = re.compile(r"\b(?:never|yet|ever|first time|not once|still)\b")
 
 
 def gone_quiet(
@@ -331,6 +346,8 @@ def gone_quiet(
     q = fold(question)
     if not (_WHO.search(q) and _QUIET.search(q)) or _EVER.search(q):
         return None
+    if re.search(r"\blog(?:ged)? ?in\b", q) and not slots.span_days and not slots.window:
+        return None  # "who hasn't logged in?" means never, a question of its own
     args: dict[str, Any] = {"days": slots.span_days or 14}
     if slots.partner_type:
         args["partner_type"] = slots.partner_type
@@ -380,3 +397,26 @@ def feature_use(
         **entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER]),
     }
     return "get_adoption", {**slots.window, **filters}, "features"
+
+
+def _signal_words(name: str) -> re.Pattern[str]:
+    signal = REGISTRY.signals[name]
+    words = sorted({fold(w) for w in (signal.label, *signal.synonyms)}, key=len, reverse=True)
+    return re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b")
+
+
+_NEVER = _signal_words("never_logged_in")
+
+
+def never_logged_in(
+    question: str, slots: Slots, mentions: list[Mention]
+) -> tuple[str, dict[str, Any]] | None:
+    """ "Invited users with no login at Zephyr Labs": the never-logged-in list, by the
+    signal's own words in the registry, when people are asked about."""
+    q = fold(question)
+    if not _NEVER.search(q) or not _WHO.search(q) or slots.span_days or slots.window:
+        return None  # "haven't logged in for a week" is about going quiet
+    args: dict[str, Any] = entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER])
+    if slots.kind and "account" not in args:
+        args["kind"] = slots.kind
+    return "find_never_logged_in", args

@@ -170,8 +170,13 @@ def resolve_entity(
         top = matches[0]
         runner_up = matches[1].score if len(matches) > 1 else 0.0
         clear = top.score - runner_up >= CLEAR_MARGIN
-        if len(matches) == 1 or (clear and top.score >= _MIN_SCORE[top.match]):
+        strong = top.score >= _MIN_SCORE[top.match]
+        if strong and (len(matches) == 1 or clear):
             return top.id
+        if not strong and len(matches) == 1:
+            # "Quixote Foods" shares one word with "Pioneer Foods": not a name for it
+            candidates = [Candidate(top.kind, top.id, top.name, top.detail)]
+            raise ResolveError("not_found", what, value, candidates, label=label)
         raise ResolveError(
             "ambiguous",
             what,
