@@ -38,6 +38,8 @@ _GENERIC = {
     "program", "the", "a", "of", "and", "for", "to", "&", "one",
 }  # fmt: skip
 """Words of a project's phase that name no phase in particular."""
+_PROJECT_NOUNS = {"pilot", "rollout", "project", "launch", "migration", "integration",
+                  "expansion", "setup", "implementation", "onboarding"}  # fmt: skip
 _ENDINGS = ("s", "es", "ed", "d", "ing", "er", "ers", "ly", "ies")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
 
@@ -218,10 +220,11 @@ class EntityIndex:
                 if full or partial_ok:
                     text = " ".join(words[i : i + matched])
                     mention = Mention(kind, entity_id, name, text, full, i, i + matched)
-                    found.append((-matched, -int(full), False, mention))
+                    # a bare "Café Mañana" is the account before any of its projects
+                    found.append((-matched, -int(full), kind == "project", mention))
         found += self._misspelt(words, {m.start for *_, m in found})
         found = [f for f in found if f[3].kind != "playbook" or _a_playbook(f[3], words)]
-        found.sort(key=lambda f: (f[0], f[1], f[3].start))
+        found.sort(key=lambda f: (f[0], f[1], f[2], f[3].start))
         taken: list[Mention] = []
         for *_, mention in found:
             apart = all(mention.end <= m.start or mention.start >= m.end for m in taken)
@@ -232,10 +235,23 @@ class EntityIndex:
                 taken.append(mention)
         return [self._phase(m, words, taken) for m in taken]
 
+    def unknown_project(self, question: str, mentions: list[Mention]) -> str | None:
+        """ "The Thornbury Foods mobile pilot" when Thornbury Foods has no such project: the
+        account followed by words that end in a project noun and name none of its phases."""
+        words = _words(question)
+        for mention in mentions:
+            if mention.kind not in ("account", "partner"):
+                continue
+            after = words[mention.end : mention.end + 4]
+            for n in range(1, len(after) + 1):
+                if after[n - 1] in _PROJECT_NOUNS and n > 1:
+                    return f"{mention.name} {' '.join(after[:n])}"
+        return None
+
     def _phase(self, mention: Mention, words: list[str], taken: list[Mention]) -> Mention:
         """The project of ``mention``'s account whose phase the question's other words name
         (most of its distinctive words; one project only), else ``mention`` itself."""
-        if mention.kind not in ("account", "partner") or not mention.full:
+        if mention.kind not in ("account", "partner"):
             return mention
         covered = {i for m in taken for i in range(m.start, m.end)}
         rest = {w for i, w in enumerate(words) if i not in covered}

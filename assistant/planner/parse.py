@@ -143,7 +143,9 @@ _BY = re.compile(
 )
 _WHICH = re.compile(
     r"\b(?:(how many)|which|what|list|show(?: me)?|name|give me|find|any|top|bottom)"
-    r"(?:\s+(?:all|every|each|the|our|my|of the|\d+|one|two|three|four|five|ten))*\s+(\w+)"
+    r"(?:\s+(?:all|every|each|the|our|my|of the|\d+|one|two|three|four|five|ten))*"
+    r"(?:\s+(?:referral|reseller|customer|partner|in-progress|live|active|inactive|new|"
+    r"not-started|on-hold|cancelled|enterprise|smb|[a-z]+-[a-z]+))?\s+(\w+)"
 )
 _TEAM = re.compile(
     r"\bwho (?:on|in|from) (?:the|our|my) team\b|\bwhich (?:of us|teammate)"
@@ -317,14 +319,14 @@ def parse(question: str, values: dict[str, tuple[str, ...]] | None = None) -> Pa
         out.spans.append((lead.start(1), lead.end(1), f"rows:{out.rows_of}"))
     if out.rows_of:
         has = re.compile(
-            rf"\b(?:have|has|had|with|having|carry|carrying|got|show|showing)\s+"
+            rf"\b(?:have|has|had|with|having|carry|carrying|got|get|gets|getting|show|showing)\s+"
             rf"(?:any\s+|some\s+|something\s+|anything\s+)?"
             rf"(?:open\s+|outstanding\s+)?(?P<m>{measure_re.pattern[3:-3]})\b"
         )
         for match in has.finditer(q):
             if free(match.start("m"), match.end("m")):
                 measure = measures_by_phrase[match.group("m")]
-                if REGISTRY.measures[measure].temporal == "state" or "task" in match.group("m"):
+                if measure not in [c.measure for c in out.where]:
                     out.where.append(Condition(measure, ">", 0.0))
                     taken.append((match.start("m"), match.end("m")))
                     out.spans.append((match.start(), match.end(), f"where:{measure}"))

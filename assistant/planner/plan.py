@@ -36,9 +36,11 @@ from assistant.planner.parse import fold, measure_phrases, parse
 from assistant.planner.periods import MONTHS, normalise_time_words
 from assistant.planner.route import (
     KPI_MEASURES,
+    adoption,
     by_time,
     compared,
     compared_entities,
+    count_of_rows,
     dimension_value,
     entity_filters,
     feature_use,
@@ -243,20 +245,20 @@ class Planner:
         if slots.future:  # no forecasts: every figure is about what already happened
             return Plan(None, suggestions=self.suggestions(question))
         mentions = index.find(question)
-        unclear = index.ambiguous(question, mentions)
-        if unclear:
-            return Plan("search_entities", {"text": unclear}, None, 1.0)
-        unknown = _unknown_name(question)
+        refused = out_of_scope(question, _without_names(question, mentions))
+        if refused:
+            return Plan(None, suggestions=self.suggestions(question), refused=refused)
+        unknown = _unknown_name(question) or index.unknown_project(question, mentions)
         if unknown and " " in unknown and not _covered(unknown, mentions):
             # "how is Redwood Logistics doing?" with only a Redwood Retail here: say so
             kind = _kind_asked(question)
             return Plan("get_profile", {"kind": kind, "name": unknown}, None, 1.0)
+        unclear = index.ambiguous(question, mentions)
+        if unclear:
+            return Plan("search_entities", {"text": unclear}, None, 1.0)
         first = index.shared_first_name(question, mentions)
         if first and not any(m.kind == "user" and m.full for m in mentions):
             return Plan("search_entities", {"text": first}, None, 1.0)
-        refused = out_of_scope(question, _without_names(question, mentions))
-        if refused:
-            return Plan(None, suggestions=self.suggestions(question), refused=refused)
         matches = self.store.search_examples(
             normalise_time_words(_generic(question, mentions)), k=5, workspace=self.workspace
         )
@@ -341,6 +343,12 @@ class Planner:
             if measures:
                 args = {**slots.window, **entity_filters(mentions)}
                 return Plan("get_kpis", _allowed("get_kpis", args), measures[0], similarity)
+        if tool == "get_kpis" and not slots.compared:
+            # "how many logged in so far?": a measure the cards don't carry
+            others = [m for m in read.measures if m not in KPI_MEASURES]
+            if others:
+                args = {"measures": others, **slots.window, **entity_filters(mentions)}
+                return Plan("query_metrics", _allowed("query_metrics", args), None, similarity)
         if tool == "get_trends" and slots.compared:
             # "Did logins go up compared to last month?" asks for the change between two
             # periods: the KPI cards carry it; a trend would compare first and last bucket.
@@ -394,16 +402,17 @@ class Planner:
             focus = next((m for m in parsed.measures if m in KPI_MEASURES), slots.focus)
             calls = [(tool, _allowed(tool, args)) for tool, args in periods]
             return Plan(calls[0][0], calls[0][1], focus, similarity, extra=calls[1:])
-        feature = feature_use(parsed, slots, mentions, nearest)
-        if feature:
-            tool, args, focus = feature
-            return Plan(tool, _allowed(tool, args), focus, similarity)
+        for focused in (feature_use, adoption):
+            found_focus = focused(parsed, slots, mentions, nearest)
+            if found_focus:
+                tool, args, focus = found_focus
+                return Plan(tool, _allowed(tool, args), focus, similarity)
         valued = dimension_value(parsed, slots, mentions, nearest)
         if valued:
             tool, args, focus = valued
             return Plan(tool, _allowed(tool, args), focus, similarity)
-        for route in (grouped_query, by_time, projects_in_status, partners_by_measure,
-                      leading_partners, filtered_value):  # fmt: skip
+        for route in (grouped_query, count_of_rows, by_time, projects_in_status,
+                      partners_by_measure, leading_partners, filtered_value):  # fmt: skip
             found = route(parsed, slots, mentions, nearest)
             if found:
                 tool, args = found
@@ -568,15 +577,19 @@ def _unknown_name(question: str) -> str | None:
     words = [w for w in words if not _ACRONYM.match(w.strip(".,?!"))]
     if not words:
         return None
+    while words and fold(words[0]) in ("of", "the", "at", "for", "on", "in", "about", "with"):
+        words = words[1:]
     folded = [fold(w.strip(".,?!")) for w in words]
-    if any(w in phrases or w in _NOT_A_NAME for w in folded):
+    if not folded or folded[0] in phrases or folded[0] in _NOT_A_NAME:
+        return None
+    if all(w in phrases or w in _NOT_A_NAME for w in folded):
         return None
     return " ".join(words)
 
 
 def _covered(name: str, mentions: list[Mention]) -> bool:
     """Is every word of ``name`` part of a full mention (a name we know)?"""
-    words = set(_words(name))
+    words = set(_words(name)) - {"of", "the", "and", "for", "at", "in", "on", "a", "an"}
     known = {w for m in mentions if m.full for w in m.text.split()}
     return words <= known
 

@@ -102,7 +102,12 @@ def grouped_query(
     projects have overdue tasks", "partners with no visits") stays with that table or
     risk; a threshold ("more than 5") or a dimension no table has goes to the query."""
     by = list(parsed.by)
-    if parsed.rows_of and parsed.rows_of not in by and (parsed.where or parsed.measures):
+    ranked = slots.descending is not None or slots.limit is not None
+    if (
+        parsed.rows_of
+        and parsed.rows_of not in by
+        and (parsed.where or parsed.counts_rows or (parsed.measures and ranked))
+    ):
         by.insert(0, parsed.rows_of)
     if (
         not parsed.measures
@@ -110,13 +115,13 @@ def grouped_query(
         or not (parsed.where or any(d not in ("day", "week", "month") for d in by))
     ):
         return None
-    threshold = any(c.value not in (0, 0.0) for c in parsed.where) or parsed.counts_rows
     table = _TABLES.get(nearest or "")
-    listed = bool(parsed.where)  # "which … have …": every matching row, not a top N
+    listed = bool(parsed.where) or parsed.counts_rows  # every matching row, not a top N
     if table and by[0] in (table if isinstance(table, tuple) else (table,)) and not listed:
         return None
-    if nearest in ("get_risks", "find_inactive_users", "find_never_logged_in") and not threshold:
-        return None
+    quiet = all(c.op == "=" and c.value == 0 and c.measure == "sessions" for c in parsed.where)
+    if nearest == "get_risks" and (quiet or not parsed.where) and not parsed.by:
+        return None  # "projects with no visits": the inactive-project or dormant-partner signal
     if parsed.rows_word in ("partner", "partners") and not slots.partner_type:
         return None  # no filter keeps partners only: the leaderboard or a risk answers
     args: dict[str, Any] = {
@@ -206,7 +211,7 @@ def position(
 
 
 _SHARE = re.compile(r"\b(share|portion|percent|percentage|proportion|fraction|ratio|%)")
-_NOT_FOR_VALUES = ("find_never_logged_in", "find_inactive_users", "get_risks")
+_NOT_FOR_VALUES = ("find_never_logged_in", "find_inactive_users")
 
 
 def dimension_value(
@@ -321,12 +326,18 @@ def projects_in_status(
     filters = entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER])
     if parsed.rows_of != "project" or parsed.measures or parsed.where:
         return None
+    if _RISK_WORDS.search(parsed.text):  # "which in-progress projects have gone inactive?"
+        return None
     if not slots.status and "playbook" not in filters:
         return None
     status = {"status": slots.status} if slots.status else {}
     return "list_projects", {**status, "limit": 100, **slots.window, **filters}
 
 
+_RISK_WORDS = re.compile(
+    r"\b(inactive|stall\w*|quiet|dormant|risk\w*|declin\w*|drift\w*|shorter|behind|trouble|"
+    r"attention|worr\w*)\b"
+)
 _QUIET = re.compile(
     r"\b(?:has ?n[o']t|have ?n[o']t|has not|have not|not|no longer|stopped|went|gone|going|"
     r"without)\b[^.?!]{0,30}?\b(?:back|visit\w*|log\w*(?: in| on)?|active|seen|around|quiet|"
@@ -366,9 +377,13 @@ def leading_partners(
 ) -> tuple[str, dict[str, Any]] | None:
     """ "Which partner is out in front this month?": the leaderboard (its score is what
     ranks partners when no measure is named)."""
-    if parsed.measures or mentions or not re.search(r"\bpartners?\b", parsed.text):
+    if parsed.measures or mentions or parsed.where:
         return None
-    if not _LEADING.search(parsed.text):
+    strong = re.search(r"\b(leading|leaders?|in front|out front|on top|winning|standings)\b",
+                       parsed.text)  # fmt: skip
+    if not strong and not (
+        re.search(r"\bpartners?\b", parsed.text) and _LEADING.search(parsed.text)
+    ):
         return None
     args: dict[str, Any] = {**slots.window, **_filters(slots)}
     if slots.limit:
@@ -417,6 +432,64 @@ def never_logged_in(
     if not _NEVER.search(q) or not _WHO.search(q) or slots.span_days or slots.window:
         return None  # "haven't logged in for a week" is about going quiet
     args: dict[str, Any] = entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER])
-    if slots.kind and "account" not in args:
-        args["kind"] = slots.kind
+    unnamed = q
+    for mention in mentions:  # "the Granite Peak partner hub project": no kind asked
+        unnamed = unnamed.replace(mention.text, " ").replace(fold(mention.name), " ")
+    kind = (
+        "partner"
+        if re.search(r"\bpartners?\b", unnamed)
+        else ("customer" if re.search(r"\b(customers?|clients?)\b", unnamed) else None)
+    )
+    if kind and "account" not in args and "project" not in args:
+        args["kind"] = kind
     return "find_never_logged_in", args
+
+
+_ADOPTION_FOCUS = (
+    (
+        re.compile(
+            r"\b(?:share|portion|percent\w*|proportion|fraction|how much|%)\b.*"
+            r"\b(?:mobile|phones?|smartphones?|tablets?)\b"
+            r"|\b(?:mobile|phone) share\b"
+        ),
+        "mobile",
+    ),
+    (re.compile(r"\bactivat\w*"), "activation"),
+    (re.compile(r"\b(self[- ]service|deflect\w*|tickets?|support load)\b"), "tickets"),
+    (re.compile(r"\b(stick\w*|dau|wau|mau|daily active|weekly active|monthly active)\b"), None),
+)
+"""Adoption questions by their own words, and the figure the answer leads with."""
+
+
+def adoption(
+    parsed: Parsed, slots: Slots, mentions: list[Mention], nearest: str | None = None
+) -> tuple[str, dict[str, Any], str | None] | None:
+    """ "How sticky is the portal?", "what share of visits were on a phone in May?": the
+    adoption section (DAU/WAU/MAU, mobile share, activation, self-service)."""
+    if nearest == "get_adoption" or parsed.by or parsed.where:
+        return None
+    for pattern, focus in _ADOPTION_FOCUS:
+        if pattern.search(parsed.text):
+            filters = {**_filters(slots),
+                       **entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER])}  # fmt: skip
+            args = {**slots.window, **filters}
+            for name in ("portal_cost", "cost_per_ticket", "gain"):
+                if getattr(slots, name):
+                    args[name] = getattr(slots, name)
+            return "get_adoption", args, focus
+    return None
+
+
+def count_of_rows(
+    parsed: Parsed, slots: Slots, mentions: list[Mention], nearest: str | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """ "How many projects is Rhea looking after?": the rows in scope, counted (every
+    project, account or owner in scope is a row, zeros too)."""
+    if not parsed.counts_rows or parsed.measures or parsed.where or parsed.rows_of is None:
+        return None
+    filters = entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER])
+    if not filters and not slots.status and not slots.partner_type:
+        return None
+    args = {"measures": ["sessions"], "by": [parsed.rows_of], **slots.window, **_filters(slots),
+            **filters}  # fmt: skip
+    return "query_metrics", args
