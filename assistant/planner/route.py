@@ -129,7 +129,7 @@ def grouped_query(
         "by": by,
         **slots.window,
         **_filters(slots),
-        **entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER]),
+        **entity_filters(mentions),
     }
     if parsed.where:
         args["where"] = [{"measure": c.measure, "op": c.op, "value": c.value} for c in parsed.where]
@@ -231,7 +231,7 @@ def dimension_value(
         "by": [dimension, *(d for d in parsed.by if d != dimension)],
         **slots.window,
         **_filters(slots),
-        **entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER]),
+        **entity_filters(mentions),
     }
     return "query_metrics", args, focus
 
@@ -250,7 +250,7 @@ def by_time(
         "by": parsed.by,
         **slots.window,
         **_filters(slots),
-        **entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER]),
+        **entity_filters(mentions),
     }
     return "query_metrics", args
 
@@ -323,7 +323,7 @@ def projects_in_status(
     parsed: Parsed, slots: Slots, mentions: list[Mention], nearest: str | None = None
 ) -> tuple[str, dict[str, Any]] | None:
     """ "Which projects are on hold?": the project table filtered to that status, every row."""
-    filters = entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER])
+    filters = entity_filters(mentions)
     if parsed.rows_of != "project" or parsed.measures or parsed.where:
         return None
     if _RISK_WORDS.search(parsed.text):  # "which in-progress projects have gone inactive?"
@@ -362,7 +362,7 @@ def gone_quiet(
     args: dict[str, Any] = {"days": slots.span_days or 14}
     if slots.partner_type:
         args["partner_type"] = slots.partner_type
-    args.update(entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER]))
+    args.update(entity_filters(mentions))
     return "find_inactive_users", args
 
 
@@ -409,7 +409,7 @@ def feature_use(
         return None
     filters = {
         **_filters(slots),
-        **entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER]),
+        **entity_filters(mentions),
     }
     return "get_adoption", {**slots.window, **filters}, "features"
 
@@ -431,7 +431,7 @@ def never_logged_in(
     q = fold(question)
     if not _NEVER.search(q) or not _WHO.search(q) or slots.span_days or slots.window:
         return None  # "haven't logged in for a week" is about going quiet
-    args: dict[str, Any] = entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER])
+    args: dict[str, Any] = entity_filters(mentions)
     unnamed = q
     for mention in mentions:  # "the Granite Peak partner hub project": no kind asked
         unnamed = unnamed.replace(mention.text, " ").replace(fold(mention.name), " ")
@@ -471,7 +471,7 @@ def adoption(
     for pattern, focus in _ADOPTION_FOCUS:
         if pattern.search(parsed.text):
             filters = {**_filters(slots),
-                       **entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER])}  # fmt: skip
+                       **entity_filters(mentions)}  # fmt: skip
             args = {**slots.window, **filters}
             for name in ("portal_cost", "cost_per_ticket", "gain"):
                 if getattr(slots, name):
@@ -487,7 +487,7 @@ def count_of_rows(
     project, account or owner in scope is a row, zeros too)."""
     if not parsed.counts_rows or parsed.measures or parsed.where or parsed.rows_of is None:
         return None
-    filters = entity_filters([m for m in mentions if m.kind in _ENTITY_FILTER])
+    filters = entity_filters(mentions)
     if not filters and not slots.status and not slots.partner_type:
         return None
     args = {"measures": ["sessions"], "by": [parsed.rows_of], **slots.window, **_filters(slots),
