@@ -77,6 +77,7 @@ class ProfileArgs(BaseModel):
     )
     name: str = Field(description="Its name or id.")
     range: RangeName | None = Field(None, description="Window for its activity figures.")
+    exact: bool = Field(False, description="Only this name, no near match (a name checked).")
 
 
 class DefineArgs(BaseModel):

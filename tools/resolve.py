@@ -29,12 +29,16 @@ KINDS: dict[str, EntityKind] = {
 _STORE_KINDS = {"account": ["account", "partner"], "member": ["member"]}
 
 
-def resolve_name(ctx: ToolContext, conn: Connection, what: str, text: str) -> str:
-    """The id of the ``what`` (project, account, partner, user, owner) named ``text``."""
+def resolve_name(
+    ctx: ToolContext, conn: Connection, what: str, text: str, *, exact: bool = False
+) -> str:
+    """The id of the ``what`` (project, account, partner, user, owner) named ``text``;
+    ``exact``: that name only (the planner found no such name and says so)."""
     kind = KINDS[what]
     return resolve_entity(
-        conn, ctx.workspace_id, kind, text, strict=False, semantic=_semantic(ctx), label=None
-    )
+        conn, ctx.workspace_id, kind, text, strict=exact,
+        semantic=None if exact else _semantic(ctx), label=None,
+    )  # fmt: skip
 
 
 def _semantic(ctx: ToolContext) -> SemanticHook | None:

@@ -54,6 +54,7 @@ from assistant.planner.route import (
     position,
     projects_in_status,
 )
+from metrics.semantic.vocabulary import REGISTRY
 from tools.args import argument_names
 from tools.catalog import SPECS
 
@@ -252,7 +253,7 @@ class Planner:
         if unknown and " " in unknown and not _covered(unknown, mentions):
             # "how is Redwood Logistics doing?" with only a Redwood Retail here: say so
             kind = _kind_asked(question)
-            return Plan("get_profile", {"kind": kind, "name": unknown}, None, 1.0)
+            return Plan("get_profile", {"kind": kind, "name": unknown, "exact": True}, None, 1.0)
         unclear = index.ambiguous(question, mentions)
         if unclear:
             return Plan("search_entities", {"text": unclear}, None, 1.0)
@@ -267,9 +268,8 @@ class Planner:
             if unknown:
                 # "How is Globex doing?": a name nobody here has. Look it up, so the answer
                 # says it found no account called that, rather than a vague refusal.
-                return Plan(
-                    "get_profile", {"kind": "account", "name": unknown}, None, matches[0].similarity
-                )
+                args = {"kind": "account", "name": unknown, "exact": True}
+                return Plan("get_profile", args, None, matches[0].similarity)
             # "Write me a poem about onboarding" is near "status of the onboarding project",
             # but names no entity and refers to none: it is not a profile question.
             matches = [m for m in matches if m.tool != "get_profile"]
@@ -295,7 +295,9 @@ class Planner:
             # "logins for Quantum Widgets": a name nobody here has. Look it up, so the answer
             # says it found no such account rather than answering for everyone.
             kind = _kind_asked(question)
-            return Plan("get_profile", {"kind": kind, "name": unknown}, None, similarity)
+            return Plan(
+                "get_profile", {"kind": kind, "name": unknown, "exact": True}, None, similarity
+            )
         owners = {(m.start, m.end) for m in mentions if m.kind == "member"}
         people = [
             m for m in named if m.kind == "user" and m.full and (m.start, m.end) not in owners
@@ -346,6 +348,8 @@ class Planner:
         if tool == "get_kpis" and not slots.compared:
             # "how many logged in so far?": a measure the cards don't carry
             others = [m for m in read.measures if m not in KPI_MEASURES]
+            if slots.window:  # "people logged in today": the day's active people, a KPI
+                others = [m for m in others if REGISTRY.measures[m].temporal != "state"]
             if others:
                 args = {"measures": others, **slots.window, **entity_filters(mentions)}
                 return Plan("query_metrics", _allowed("query_metrics", args), None, similarity)
@@ -452,7 +456,7 @@ class Planner:
                             follow_up=True)  # fmt: skip
             unknown = _unknown_name(question)
             if unknown:
-                args = {**previous.args, "name": unknown}
+                args = {**previous.args, "name": unknown, "exact": True}
                 return Plan("get_profile", _allowed("get_profile", args), None, similarity,
                             follow_up=True)  # fmt: skip
         args = dict(previous.args)

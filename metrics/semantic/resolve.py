@@ -199,9 +199,24 @@ def _candidate(row: tuple) -> Candidate:
 
 
 def _closest(rows: list[tuple], value: str, n: int = 3) -> list[Candidate]:
-    by_fold = {fold(r[2]): r for r in rows}
-    close = difflib.get_close_matches(fold(value), list(by_fold), n=n, cutoff=0.4)
-    return [_candidate(by_fold[c]) for c in close]
+    """Names like ``value``, whole or by their start ("Acne" → "Acme Corp")."""
+    wanted = fold(value)
+
+    def likeness(name: str) -> float:
+        whole = difflib.SequenceMatcher(None, wanted, name).ratio()
+        start = difflib.SequenceMatcher(None, wanted, name[: len(wanted)]).ratio()
+        return max(whole, start)
+
+    scored = sorted(((likeness(fold(r[2])), fold(r[2]), r) for r in rows), reverse=True)
+    seen: set[str] = set()
+    out = []
+    for score, name, row in scored:
+        if score < 0.7 or len(out) == n:
+            break
+        if name not in seen:
+            seen.add(name)
+            out.append(_candidate(row))
+    return out
 
 
 def resolve_value(what: str, text: str, allowed: Sequence[str]) -> str:
