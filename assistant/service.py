@@ -28,6 +28,7 @@ from sqlalchemy import Engine, select
 
 from assistant.agent import Agent, AgentError, AgentRun
 from assistant.answers import compose, render
+from assistant.coverage import check_coverage
 from assistant.grounding import check
 from assistant.llm_tools import prompt_vocabulary
 from assistant.memory import ConversationStore, DuplicateRequest
@@ -66,6 +67,9 @@ class AskResult:
     grounding: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     replayed: bool = False
+    checks: dict[str, Any] = field(default_factory=dict)
+    """``grounded`` (numbers from the tools), ``covered`` (every mention of the question
+    used by a tool call) and ``unused`` (the mentions that were not)."""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -277,7 +281,7 @@ class Assistant:
                 result.replayed = True
                 yield {"type": "final", "result": result}
                 return
-        parse_as_of(as_of)  # a bad as_of fails here, before anything is stored
+        _, today = parse_as_of(as_of)  # a bad as_of fails here, before anything is stored
         settings = self.settings if provider is None else self.settings.replace(provider=provider)
         self._sync_entities(workspace_id)
         agent = self._agent(settings, workspace_id, as_of, fixed)
@@ -297,8 +301,9 @@ class Assistant:
             )  # fmt: skip
         assert run is not None
         result = self._finish(
-            agent, run, text, history, conversation_id, settings, error, request_id, workspace_id
-        )
+            agent, run, text, history, conversation_id, settings, error, request_id, workspace_id,
+            today,
+        )  # fmt: skip
         result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         yield {"type": "final", "result": result}
 
@@ -313,6 +318,7 @@ class Assistant:
         error: str | None,
         request_id: str | None,
         workspace_id: int,
+        today: date,
     ) -> AskResult:
         envelopes = _envelopes(run)
         answer = run.answer
@@ -340,6 +346,12 @@ class Assistant:
                 answer = _fallback(question, envelopes, None)
                 report = check(answer, envelopes, question)
                 grounding["replaced"] = True
+        coverage = check_coverage(question, envelopes, self.entities.get(workspace_id), today)
+        if coverage.blocking and error is None:
+            # Figures that ignore part of the question answer a different one: say what
+            # could not be used instead (the figures stay in ``data``).
+            answer = render("answers/uncovered.j2", unused=coverage.blocking)
+            report = check(answer, envelopes, question)
         messages = _turn_messages(run, question, answer)
         try:
             seq = self.memory.append(workspace_id, conversation_id, messages, request_id)
@@ -362,6 +374,7 @@ class Assistant:
             tokens=run.tokens,
             grounding=grounding,
             error=error,
+            checks={"grounded": report.grounded, **coverage.as_dict()},
         )
 
 

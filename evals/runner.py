@@ -19,7 +19,14 @@ from assistant.service import Assistant
 from evals.cases import Case, ScorerSpec, Trajectory, TruthSpec
 from evals.dataset import Dataset
 from evals.judge import Judge, skipped
-from evals.scorers import SCORERS, Response, Score, score_grounded, score_trajectory
+from evals.scorers import (
+    SCORERS,
+    Response,
+    Score,
+    score_covered,
+    score_grounded,
+    score_trajectory,
+)
 from evals.truth import Truth, TruthContext, TruthError, evaluate
 
 
@@ -220,7 +227,11 @@ class Runner:
         response = Response(
             question, result.answer, result.grounded, result.tool_calls, result.data
         )
-        scores = [score_trajectory(case.tools, response), score_grounded(response)]
+        scores = [
+            score_trajectory(case.tools, response),
+            score_grounded(response),
+            score_covered(result.checks),
+        ]
         for i, spec in enumerate(case.score):
             scores.append(SCORERS[spec.kind](spec, response, own.get(i, truth)))
         if case.judge:

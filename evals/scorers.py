@@ -430,6 +430,15 @@ def score_grounded(response: Response) -> Score:
     return Score("grounded", ok, detail)
 
 
+def score_covered(checks: dict[str, Any]) -> Score:
+    """The assistant's own ``covered`` flag: every mention of the question was used by a
+    tool call of the turn (or the answer asked about it instead of answering)."""
+    if "covered" not in checks:
+        return Score("covered", True, "not reported", skipped=True)
+    unused = checks.get("unused") or []
+    return Score("covered", bool(checks["covered"]), f"unused {unused}" if unused else "covered")
+
+
 SCORERS: dict[str, Callable[[ScorerSpec, Response, Any], Score]] = {
     "number": score_number,
     "names": score_names,

@@ -51,6 +51,7 @@ def test_ask_answers_with_data_and_conversation(client: TestClient) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["grounded"] is True
+    assert body["checks"] == {"grounded": True, "covered": True, "unused": []}
     assert body["tool_calls"][0]["name"] == "find_never_logged_in"
     assert body["data"][0]["tool"] == "find_never_logged_in"
     follow = client.post(

@@ -48,7 +48,7 @@ def test_a_grounded_answer_passes_in_two_round_trips(setup) -> None:
         Completion(tool_calls=[tool_call("get_kpis", {"range": "last_7_days"})]),
         Completion(content="There was 1 login and 1 visit in the last 7 days."),
     )
-    result = assistant.ask(ws, "default", "how many logins this week?", as_of=AS_OF)
+    result = assistant.ask(ws, "default", "how many logins in the last 7 days?", as_of=AS_OF)
     assert result.grounded and result.round_trips == 2
     assert result.answer == "There was 1 login and 1 visit in the last 7 days."
 
@@ -60,7 +60,7 @@ def test_an_ungrounded_answer_is_retried_with_feedback_then_accepted(setup) -> N
         Completion(content="Logins rose to 42."),
         Completion(content="There was 1 login in the last 7 days."),
     )
-    result = assistant.ask(ws, "default", "how many logins this week?", as_of=AS_OF)
+    result = assistant.ask(ws, "default", "how many logins in the last 7 days?", as_of=AS_OF)
     assert result.grounded
     assert result.answer == "There was 1 login in the last 7 days."
     assert result.grounding["first_attempt"] == ["42"] and result.grounding["retried"]
@@ -75,7 +75,7 @@ def test_an_answer_still_ungrounded_is_replaced_by_the_templated_one(setup) -> N
         Completion(content="Logins rose to 42."),
         Completion(content="Sorry: logins rose to 43."),
     )
-    result = assistant.ask(ws, "default", "how many logins this week?", as_of=AS_OF)
+    result = assistant.ask(ws, "default", "how many logins in the last 7 days?", as_of=AS_OF)
     assert result.grounded and result.grounding["replaced"]
     assert result.answer.startswith("KPI cards, last 7 days")
     assert "42" not in result.answer and "43" not in result.answer
@@ -84,11 +84,11 @@ def test_an_answer_still_ungrounded_is_replaced_by_the_templated_one(setup) -> N
 def test_a_model_outage_keeps_the_question_and_never_raises(setup) -> None:
     assistant, ws, stub = setup
     stub.enqueue(Status(503), Status(503), Status(503))
-    result = assistant.ask(ws, "default", "how many logins this week?", as_of=AS_OF)
+    result = assistant.ask(ws, "default", "how many logins in the last 7 days?", as_of=AS_OF)
     assert result.error and "503" in result.error
     assert "unavailable" in result.answer and result.grounded
     history = assistant.memory.history(ws, result.conversation_id)
-    assert history[0].content == "how many logins this week?"
+    assert history[0].content == "how many logins in the last 7 days?"
 
 
 def test_injected_text_in_data_reaches_the_model_only_as_tool_data(setup) -> None:

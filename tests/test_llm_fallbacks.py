@@ -23,7 +23,7 @@ from tests.conftest import write_folder
 from tests.llm_stub import Completion, LLMStub
 from tests.test_assistant_llm import AS_OF, FOLDER
 
-QUESTION = "how many logins this week?"
+QUESTION = "how many logins in the last 7 days?"
 
 
 def step(tool: str | None = None, answer: str | None = None, **arguments: object) -> Completion:
@@ -76,6 +76,20 @@ def test_after_one_step_of_calls_only_an_answer_is_accepted(setup) -> None:
     assert "anyOf" in first
     assert second["properties"]["action"]["enum"] == ["final_answer"]
     assert "final answer now" in stub.bodies[1]["messages"][-1]["content"]
+
+
+def test_figures_that_ignore_a_name_in_the_question_are_not_given(setup) -> None:
+    """A model that fetches the whole workspace's figures for "Acme's logins" answers a
+    different question: grounded, but not covered. The reply names what it could not use
+    and states no figure; the figures stay in ``data``."""
+    assistant, ws, stub = setup
+    stub.enqueue(step("get_kpis", range="last_7_days"), step(answer="1 login in the last 7 days."))
+    question = "how many logins did Acme have in the last 7 days?"
+    result = assistant.ask(ws, "default", question, as_of=AS_OF)
+    assert result.checks["covered"] is False and result.checks["unused"] == ["Acme"]
+    assert "couldn't use “Acme”" in result.answer
+    assert not any(ch.isdigit() for ch in result.answer)
+    assert result.data and result.data[0]["tool"] == "get_kpis"
 
 
 def test_malformed_json_twice_falls_back_to_the_planners_call(setup) -> None:

@@ -47,6 +47,10 @@ class ToolSpec:
     schema: type[BaseModel] | Callable[[], type[BaseModel]]
     """Its argument model, or a function that builds it (from the registry) when asked."""
     run: Callable[[ToolContext, Connection, Any], dict[str, Any]]
+    concepts: tuple[str, ...] = ()
+    """Measures its answer is about beyond the keys it returns (an invite conversion is
+    about invites and logins; "*": every measure, as risk signals are built on them), for
+    the check that an answer used every mention of the question."""
 
     @property
     def description(self) -> str:
@@ -135,6 +139,7 @@ SPECS: tuple[ToolSpec, ...] = (
         "'are logins going up vs last month', totals and changes.",
         a.ScopeArgs,
         _section("kpis"),
+        concepts=("logged_in",),
     ),
     ToolSpec(
         "get_trends",
@@ -152,6 +157,7 @@ SPECS: tuple[ToolSpec, ...] = (
         "descending; invite-to-login conversion = invited and logged_in per project.",
         a.TableArgs,
         _section("projects", sort=_table("sessions"), descending=lambda x: bool(x.descending)),
+        concepts=("invites_sent", "invited", "logged_in", "logins"),
     ),
     ToolSpec(
         "list_users",
@@ -186,6 +192,7 @@ SPECS: tuple[ToolSpec, ...] = (
         "Most viewed resources and rooms in a window (views and unique users).",
         a.TableArgs,
         _section("content", limit="limit"),
+        concepts=("page_views", "unique_users"),
     ),
     ToolSpec(
         "get_adoption",
@@ -199,6 +206,7 @@ SPECS: tuple[ToolSpec, ...] = (
             portal_cost="portal_cost",
             gain="gain",
         ),
+        concepts=("logins", "logged_in", "sessions", "unique_users", "invited"),
     ),
     ToolSpec(
         "get_risks",
@@ -209,6 +217,7 @@ SPECS: tuple[ToolSpec, ...] = (
         "summaries and 'partners with no sessions in 30 days' (signal dormant_partner).",
         a.RiskArgs,
         _risks,
+        concepts=("*",),
     ),
     ToolSpec(
         "find_never_logged_in",
@@ -216,12 +225,14 @@ SPECS: tuple[ToolSpec, ...] = (
         "customers / only partners — with counts per project and per account.",
         a.NeverLoggedInArgs,
         _never,
+        concepts=("logged_in", "logins", "invited", "invites_sent"),
     ),
     ToolSpec(
         "find_inactive_users",
         "Drifting users: visited before but not in the last N days (default 14).",
         a.InactiveArgs,
         _inactive,
+        concepts=("sessions", "logins", "logged_in"),
     ),
     ToolSpec(
         "get_profile",
@@ -229,6 +240,7 @@ SPECS: tuple[ToolSpec, ...] = (
         "status, KPIs for the window, invites and logins, last visit, tasks, and its risks.",
         a.ProfileArgs,
         _profile,
+        concepts=("*",),
     ),
     ToolSpec(
         "define_metric",

@@ -66,6 +66,12 @@ class AskResponse(BaseModel):
     latency_ms: float
     error: str | None = None
     replayed: bool = False
+    checks: dict[str, Any] = Field(
+        default_factory=dict,
+        description="grounded: every number is in the tool results; covered: every mention "
+        "of the question (names, period, measures, parameters, filters) was used by a tool "
+        "call; unused: the mentions that were not.",
+    )
 
 
 class FeedbackRequest(BaseModel):
