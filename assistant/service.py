@@ -149,8 +149,12 @@ class Assistant:
 
     # -- the model ---------------------------------------------------------------------
 
-    def _model(self, settings: Settings, workspace_id: int, today: date) -> Any:
-        planner = OfflinePlanner(planner=Planner(self.store, self.entities, workspace_id, today))
+    def _model(
+        self, settings: Settings, workspace_id: int, today: date, window: dict[str, str]
+    ) -> Any:
+        planner = OfflinePlanner(
+            planner=Planner(self.store, self.entities, workspace_id, today, window)
+        )
         return chat_model(settings, offline_model=planner)
 
     def _agent(
@@ -159,13 +163,14 @@ class Assistant:
         workspace_id: int,
         as_of: str | date | datetime | None,
         fixed: dict[str, Any],
+        window: dict[str, str] | None = None,
     ) -> Agent:
         """The agent for this provider, workspace, day and scope: built once, then reused
         (compiling the graph costs more than answering a question offline)."""
         instant, today = parse_as_of(as_of)
         key = (
             settings, workspace_id, today, None if as_of is None else str(as_of),
-            json.dumps(fixed, sort_keys=True, default=str),
+            json.dumps(fixed, sort_keys=True, default=str), json.dumps(window, sort_keys=True),
         )  # fmt: skip
         with self._lock:
             cached = self._agents.pop(key, None)
@@ -176,9 +181,9 @@ class Assistant:
             self.engine, workspace_id, as_of=as_of, fixed_filters=fixed, store=self.store
         )
         agent = Agent(
-            self._model(settings, workspace_id, today),
+            self._model(settings, workspace_id, today, window or {}),
             build_tools(ctx),
-            self._system_prompt(instant, fixed),
+            self._system_prompt(instant, fixed, window or {}),
             settings,
         )
         with self._lock:
@@ -187,11 +192,14 @@ class Assistant:
                 self._agents.pop(next(iter(self._agents)))
         return agent
 
-    def _system_prompt(self, as_of: datetime, fixed: dict[str, Any]) -> str:
+    def _system_prompt(
+        self, as_of: datetime, fixed: dict[str, Any], window: dict[str, str] | None = None
+    ) -> str:
         return render(
             "system.j2",
             as_of=as_of.isoformat().replace("+00:00", "Z"),
             fixed_filters=fixed,
+            default_window=window or {"range": "last_30_days"},
             glossary=glossary_entries(),
             **prompt_vocabulary(),
         )
@@ -228,8 +236,11 @@ class Assistant:
         filters: dict[str, Any] | None = None,
         request_id: str | None = None,
         provider: str | None = None,
+        window: dict[str, str] | None = None,
     ) -> AskResult:
-        """Answer ``question``; never raises for a model failure (see module doc)."""
+        """Answer ``question``; never raises for a model failure (see module doc).
+        ``window``: the page's period (``range`` or ``from``/``to``), used when the
+        question names none."""
         events = self.stream(
             workspace_id,
             workspace,
@@ -237,6 +248,7 @@ class Assistant:
             conversation_id=conversation_id,
             as_of=as_of,
             filters=filters,
+            window=window,
             request_id=request_id,
             provider=provider,
             tokens=False,
@@ -260,6 +272,7 @@ class Assistant:
         request_id: str | None = None,
         provider: str | None = None,
         tokens: bool = True,
+        window: dict[str, str] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Events: ``tool_call``, ``tool_result``, ``token`` (LLM only), then ``final``."""
         started = time.perf_counter()
@@ -284,7 +297,7 @@ class Assistant:
         _, today = parse_as_of(as_of)  # a bad as_of fails here, before anything is stored
         settings = self.settings if provider is None else self.settings.replace(provider=provider)
         self._sync_entities(workspace_id)
-        agent = self._agent(settings, workspace_id, as_of, fixed)
+        agent = self._agent(settings, workspace_id, as_of, fixed, window or {})
         run: AgentRun | None = None
         error: str | None = None
         try:

@@ -64,6 +64,32 @@ def test_ask_answers_with_data_and_conversation(client: TestClient) -> None:
     assert [m["role"] for m in history["messages"]] == ["human", "ai", "human", "ai"]
 
 
+def test_the_pages_window_is_the_period_of_a_question_that_names_none(
+    client: TestClient,
+) -> None:
+    """The chat panel sends the dashboard's period: the card and the answer count the same
+    days; a period the question names wins; a bad window is a 422 that says so."""
+    asked = client.post("/api/ask", json={
+        "question": "how many logins?", "as_of": AS_OF, "window": {"range": "this_month"},
+    }).json()  # fmt: skip
+    assert asked["tool_calls"][0]["args"]["range"] == "this_month"
+    assert "this month" in asked["answer"]
+    dates = {"from": "2026-03-01", "to": "2026-03-05"}
+    asked = client.post("/api/ask", json={
+        "question": "how many logins?", "as_of": AS_OF, "window": dates,
+    }).json()  # fmt: skip
+    assert {k: asked["tool_calls"][0]["args"].get(k) for k in dates} == dates
+    own = client.post("/api/ask", json={
+        "question": "how many logins last month?", "as_of": AS_OF,
+        "window": {"range": "this_month"},
+    }).json()  # fmt: skip
+    assert own["tool_calls"][0]["args"]["range"] == "last_month"
+    bad = client.post("/api/ask", json={
+        "question": "how many logins?", "as_of": AS_OF, "window": {"range": "fortnight"},
+    })  # fmt: skip
+    assert bad.status_code == 422 and "window" in bad.text
+
+
 def test_retried_request_is_not_duplicated(client: TestClient) -> None:
     payload = {"question": "top partners", "as_of": AS_OF}
     first = client.post("/api/ask", json=payload, headers={"Idempotency-Key": "k-1"}).json()

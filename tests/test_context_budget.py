@@ -122,6 +122,7 @@ def test_values_dropped_from_schemas_are_listed_in_the_system_prompt() -> None:
     """``range``, ``status`` and ``partner_type`` go to the model as plain strings; the
     system prompt lists their values once, so it must list every one."""
     prompt = render("system.j2", as_of="2026-01-01T00:00:00Z", fixed_filters={},
+                    default_window={"range": "last_30_days"},
                     **prompt_vocabulary())  # fmt: skip
     for value in (*RANGES, *PROJECT_STATUSES, "referral", "reseller"):
         assert value in prompt, value

@@ -228,8 +228,15 @@ class Planner:
     """Plans one question; cheap to create, holds no per-question state."""
 
     def __init__(
-        self, store: Any, entities: EntityIndexCache, workspace_id: int, today: date
+        self,
+        store: Any,
+        entities: EntityIndexCache,
+        workspace_id: int,
+        today: date,
+        default_window: dict[str, str] | None = None,
     ) -> None:
+        self.default_window = dict(default_window or {})
+        """The page's period: a question that names none is about it."""
         self.store = store
         self.entities = entities
         self.workspace_id = workspace_id
@@ -282,6 +289,10 @@ class Planner:
             or (len(question.split()) <= 5 and similarity < FOLLOW_UP_SIMILARITY and has_slots)
         ):
             return self._follow_up(question, previous, slots, mentions, similarity)
+        if not slots.window and self.default_window:
+            slots.range = self.default_window.get("range")
+            slots.from_date = self.default_window.get("from")
+            slots.to_date = self.default_window.get("to")
         structural = self._structural(
             question, slots, mentions, similarity, best.tool if best else None
         )

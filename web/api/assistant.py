@@ -20,7 +20,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from metrics.scope import ScopeError, resolve_scope
-from metrics.semantic.params import FilterParams
+from metrics.semantic.params import FilterParams, WindowParams
 from web.api.errors import scope_unprocessable, unprocessable
 from web.api.nul import MESSAGE as NUL_MESSAGE
 from web.api.nul import check_body
@@ -48,6 +48,11 @@ class AskRequest(BaseModel):
     as_of: str | None = Field(None, description="Date or ISO 8601 instant that plays 'now'.")
     filters: AskFilters | None = Field(
         None, description="Fixed filters for this question (owner, accounts, …): narrows only."
+    )
+    window: WindowParams | None = Field(
+        None,
+        description="The page's window (`range`, or `from` and `to`): the period of a question "
+        "that names none. A period in the question wins.",
     )
     request_id: str | None = Field(
         None, min_length=1, max_length=64, description="Idempotency key."
@@ -109,10 +114,14 @@ def _checked(
                 filters = body.filters.resolve_filters(conn, tn.id)
             except ScopeError as exc:
                 failed.append(("filters: ", exc))
-        try:  # and checks the as_of
-            resolve_scope(conn, tn.id, as_of=body.as_of)
+        window = body.window or WindowParams()
+        try:  # and checks the as_of and the page's window
+            resolve_scope(
+                conn, tn.id, as_of=body.as_of, range=window.range, start=window.from_,
+                end=window.to,
+            )  # fmt: skip
         except ScopeError as exc:
-            failed.append(("", exc))
+            failed.append(("window: " if body.window else "", exc))
         except OverflowError:
             raise unprocessable("as_of: the date is outside the supported range") from None
     if failed:
@@ -129,6 +138,7 @@ def _checked(
     return {
         "conversation_id": body.conversation_id,
         "as_of": body.as_of,
+        "window": body.window.model_dump(by_alias=True, exclude_none=True) if body.window else None,
         "filters": filters,
         "request_id": body.request_id or idempotency_key,
     }

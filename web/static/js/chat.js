@@ -176,6 +176,10 @@ export class ChatPanel {
     let streamed = "";
     const payload = { question, filters: ctx.filters };
     if (ctx.as_of) payload.as_of = ctx.as_of;
+    // The page's period is the question's unless it names its own (the card and the
+    // answer then count the same days).
+    const window = pageWindow(ctx.params);
+    if (window) payload.window = window;
     if (this.conversationId) payload.conversation_id = this.conversationId;
     let final = null;
     try {
@@ -267,4 +271,11 @@ export class ChatPanel {
   scroll() {
     this.messages.scrollTop = this.messages.scrollHeight;
   }
+}
+
+/** The dashboard's period as the ask API takes it: a named range, or from and to. */
+export function pageWindow(params) {
+  if (params.get("from") && params.get("to")) return { from: params.get("from"), to: params.get("to") };
+  if (params.get("range")) return { range: params.get("range") };
+  return null;
 }
