@@ -95,6 +95,11 @@ class JsonToolCalling(BaseChatModel):
             reply schema allows only the final answer. Small models otherwise keep calling
             unrelated tools (3.2 round trips a question, up to 8, in the first real runs);
             with one round a question costs two round trips: the call, then the answer.
+        plan_first: when true the ``fallback`` (the offline planner) makes the first step
+            of every turn — its tool calls, or its templated reply when nothing fits — and
+            the inner model only writes the answer from the results (a small model then
+            never picks a worse tool than the planner: it picked the right one in 5 of 40
+            test questions on its own).
         constrain_arguments: when true (default) the schema has one branch per tool
             whose ``arguments`` is that tool's own argument schema, so constrained
             decoding also guarantees well-formed arguments; when false ``arguments``
@@ -106,6 +111,7 @@ class JsonToolCalling(BaseChatModel):
     inner: BaseChatModel
     max_repairs: int = 1
     tool_rounds: int = 1
+    plan_first: bool = False
     constrain_arguments: bool = True
     fallback: BaseChatModel | None = None
     tool_specs: list[dict[str, Any]] = Field(default_factory=list)
@@ -315,6 +321,14 @@ class JsonToolCalling(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        if self.plan_first and self.fallback is not None and _tool_rounds(messages) == 0:
+            step = self.fallback.invoke(messages, {"callbacks": []})
+            message = AIMessage(
+                content=step.content,
+                tool_calls=list(getattr(step, "tool_calls", []) or []),
+                response_metadata={**dict(step.response_metadata), "plan": "offline planner"},
+            )
+            return ChatResult(generations=[ChatGeneration(message=message)])
         conversation = self.render(messages)
         final_only = _tool_rounds(messages) >= self.tool_rounds
         if final_only:  # said after the results, where a small model reads it last

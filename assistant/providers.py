@@ -34,8 +34,10 @@ def chat_model(
 
     With ``settings.tool_calling == "json"`` an ``openai`` model is wrapped in
     :class:`~assistant.json_tools.JsonToolCalling`, with the offline planner (when
-    given) as the fallback for a step whose reply stays unusable. The offline planner
-    emits native tool calls and is never wrapped.
+    given) as the fallback for a step whose reply stays unusable; with ``"planner"``
+    the offline planner makes the first step (its tool calls, or its templated reply)
+    and the model only writes the answer from the results. The offline planner emits
+    native tool calls and is never wrapped.
     """
     if settings.provider == "offline":
         if offline_model is None:
@@ -44,6 +46,10 @@ def chat_model(
     model = openai_chat_model(settings, **openai_kwargs)
     if settings.tool_calling == "json":
         return JsonToolCalling(inner=model, fallback=offline_model)
+    if settings.tool_calling == "planner":
+        if offline_model is None:
+            raise ValueError("tool calling 'planner' needs the offline planner (offline_model)")
+        return JsonToolCalling(inner=model, fallback=offline_model, plan_first=True)
     return model
 
 

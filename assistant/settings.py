@@ -15,8 +15,10 @@ Environment variables:
                                 llama.cpp, ...); default: OpenAI itself
 ``OPENAI_API_KEY``              API key; ``not-needed`` is used for a
                                 ``OPENAI_BASE_URL`` without a key
-``PORTALPULSE_TOOL_CALLING``    ``native`` (default) or ``json`` (schema-constrained
-                                JSON replies, for small models)
+``PORTALPULSE_TOOL_CALLING``    ``native`` (default), ``json`` (schema-constrained
+                                JSON replies, for small models) or ``planner``
+                                (the offline planner picks the tools, the model
+                                writes the answer: a small model never picks worse)
 ``PORTALPULSE_TIMEOUT_S``       seconds per model request, default 30
 ``PORTALPULSE_MAX_RETRIES``     retries per model request (429/5xx/timeouts), default 3
 ``PORTALPULSE_MAX_TOOL_CALLS``  tool calls per question, default 6
@@ -33,10 +35,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Provider = Literal["offline", "openai"]
-ToolCalling = Literal["native", "json"]
+ToolCalling = Literal["native", "json", "planner"]
 
 PROVIDERS: tuple[str, ...] = ("offline", "openai")
-TOOL_CALLING_MODES: tuple[str, ...] = ("native", "json")
+TOOL_CALLING_MODES: tuple[str, ...] = ("native", "json", "planner")
 DUMMY_API_KEY = "not-needed"
 
 

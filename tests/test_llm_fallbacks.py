@@ -92,6 +92,30 @@ def test_figures_that_ignore_a_name_in_the_question_are_not_given(setup) -> None
     assert result.data and result.data[0]["tool"] == "get_kpis"
 
 
+def test_with_planner_tool_calling_the_model_only_writes_the_answer(tmp_path: Path) -> None:
+    """PORTALPULSE_TOOL_CALLING=planner: the offline planner's call, the model's words (one
+    round trip to the model), checked like any answer."""
+    engine = connect(f"sqlite:///{tmp_path / 'llm.db'}")
+    import_folder(engine, write_folder(tmp_path / "in", FOLDER))
+    with engine.connect() as conn:
+        ws = workspace_id(conn)
+    with LLMStub() as stub:
+        settings = Settings.from_env({}).replace(
+            provider="openai", base_url=stub.base_url, api_key="test", model="stub",
+            max_retries=0, timeout_s=5, tool_calling="planner",
+        )  # fmt: skip
+        assistant = Assistant(engine, settings, store_dir=tmp_path / "chroma")
+        stub.enqueue(step(answer="1 login in the last 7 days."))
+        result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
+        assert [c["name"] for c in result.tool_calls] == ["get_kpis"]  # the planner's call
+        assert result.answer == "1 login in the last 7 days." and result.grounded
+        [only] = stub.bodies  # the model was asked once, for the answer
+        assert only["response_format"]["json_schema"]["schema"]["properties"]["action"]["enum"] == [
+            "final_answer"
+        ]
+    engine.dispose()
+
+
 def test_malformed_json_twice_falls_back_to_the_planners_call(setup) -> None:
     assistant, ws, stub = setup
     stub.enqueue(
