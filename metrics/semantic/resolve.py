@@ -209,7 +209,7 @@ def _closest(rows: list[tuple], value: str, n: int = 3) -> list[Candidate]:
 
     scored = sorted(((likeness(fold(r[2])), fold(r[2]), r) for r in rows), reverse=True)
     seen: set[str] = set()
-    out = []
+    out: list[Candidate] = []
     for score, name, row in scored:
         if score < 0.7 or len(out) == n:
             break
