@@ -143,7 +143,9 @@ _BY = re.compile(
 )
 _WHICH = re.compile(
     r"\b(?:(how many)|which|what|list|show(?: me)?|name|give me|find|any|top|bottom)"
-    r"(?:\s+(?:all|every|each|the|our|my|of the|\d+|one|two|three|four|five|ten))*"
+    r"(?:\s+(?:all|every|each|the|our|my|of the|of|\d+|one|two|three|four|five|ten|"
+    r"(?!(?:owner|owners|csm|account|accounts|customer|partner|project|team)'s)"
+    r"(?:[a-z.]+\s+){0,2}[a-z.]+'s))*"
     r"(?:\s+(?:referral|reseller|customer|partner|in-progress|live|active|inactive|new|"
     r"not-started|on-hold|cancelled|enterprise|smb|[a-z]+-[a-z]+))?\s+(\w+)"
 )

@@ -214,7 +214,9 @@ def month_before_last(today: date) -> Period:
     return Period(start, last_month_start - timedelta(days=1), f"{start:%B %Y}", 0)
 
 
-_COMPARE = re.compile(r"\b(vs\.?|versus|compared? (?:to|with)|against|stack(?:ed)? up|than|or)\b")
+_COMPARE = re.compile(
+    r"\b(vs\.?|versus|compar\w*|against|stack(?:ed)? up|than|or|difference between)\b"
+)
 
 
 def relative_periods(q: str, today: date) -> list[Period]:

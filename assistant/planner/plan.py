@@ -388,8 +388,8 @@ class Planner:
             slots.sort = next((m for m in parse(question).measures if m in _TABLE_SORTS[tool]),
                               None)  # fmt: skip
         _apply_slots(tool, args, slots, mentions)
-        if tool in ("get_kpis", "get_trends") and slots.focus:
-            focus = slots.focus
+        if tool in ("get_kpis", "get_trends") and (kpi_measures or slots.focus):
+            focus = kpi_measures[0] if kpi_measures else slots.focus
         return Plan(tool, _allowed(tool, args), focus, similarity)
 
     def _structural(

@@ -120,7 +120,12 @@ def grouped_query(
     if table and by[0] in (table if isinstance(table, tuple) else (table,)) and not listed:
         return None
     quiet = all(c.op == "=" and c.value == 0 and c.measure == "sessions" for c in parsed.where)
-    if nearest == "get_risks" and (quiet or not parsed.where) and not parsed.by:
+    if (
+        nearest == "get_risks"
+        and (quiet or not parsed.where)
+        and not parsed.by
+        and not (parsed.counts_rows)
+    ):
         return None  # "projects with no visits": the inactive-project or dormant-partner signal
     if parsed.rows_word in ("partner", "partners") and not slots.partner_type:
         return None  # no filter keeps partners only: the leaderboard or a risk answers

@@ -28,6 +28,7 @@ from metrics.scope import Scope
 from metrics.sections._adoption_support import (
     ACTIVATION_BENCHMARK,
     ACTIVATION_DAYS,
+    TICKET_LOOKBACK_MS,
     activation,
     tickets,
 )
@@ -92,6 +93,8 @@ class AdoptionResult(Result):
     self_service_rate: float | None
     tickets_after_portal: int
     ticket_after_portal_rate: float | None
+    ticket_lookback_hours: int = TICKET_LOOKBACK_MS // 3_600_000
+    """How long before a ticket a portal visit counts as "just before" it."""
     deflection: Deflection
     gain: float | None
     """The gain used for ROI: the caller's, or the deflection savings when only a cost is given."""
