@@ -35,8 +35,10 @@ def step(tool: str | None = None, answer: str | None = None, **arguments: object
     return Completion(content=json.dumps(body))
 
 
-@pytest.fixture
-def setup(tmp_path: Path) -> Iterator[tuple[Assistant, int, LLMStub]]:
+def assistant_on_stub(
+    tmp_path: Path, tool_calling: str
+) -> Iterator[tuple[Assistant, int, LLMStub]]:
+    """An assistant on the small test folder, its model the loopback stub."""
     engine = connect(f"sqlite:///{tmp_path / 'llm.db'}")
     import_folder(engine, write_folder(tmp_path / "in", FOLDER))
     with engine.connect() as conn:
@@ -44,10 +46,20 @@ def setup(tmp_path: Path) -> Iterator[tuple[Assistant, int, LLMStub]]:
     with LLMStub() as stub:
         settings = Settings.from_env({}).replace(
             provider="openai", base_url=stub.base_url, api_key="test", model="stub",
-            max_retries=0, timeout_s=5, tool_calling="json",
+            max_retries=0, timeout_s=5, tool_calling=tool_calling,
         )  # fmt: skip
         yield Assistant(engine, settings, store_dir=tmp_path / "chroma"), ws, stub
     engine.dispose()
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[tuple[Assistant, int, LLMStub]]:
+    yield from assistant_on_stub(tmp_path, "json")
+
+
+@pytest.fixture
+def planner_setup(tmp_path: Path) -> Iterator[tuple[Assistant, int, LLMStub]]:
+    yield from assistant_on_stub(tmp_path, "planner")
 
 
 def stored(assistant: Assistant, ws: int, conversation_id: str) -> str:
@@ -92,28 +104,17 @@ def test_figures_that_ignore_a_name_in_the_question_are_not_given(setup) -> None
     assert result.data and result.data[0]["tool"] == "get_kpis"
 
 
-def test_with_planner_tool_calling_the_model_only_writes_the_answer(tmp_path: Path) -> None:
+def test_with_planner_tool_calling_the_model_only_writes_the_answer(planner_setup) -> None:
     """PORTALPULSE_TOOL_CALLING=planner: the offline planner's call, the model's words (one
     round trip to the model), checked like any answer."""
-    engine = connect(f"sqlite:///{tmp_path / 'llm.db'}")
-    import_folder(engine, write_folder(tmp_path / "in", FOLDER))
-    with engine.connect() as conn:
-        ws = workspace_id(conn)
-    with LLMStub() as stub:
-        settings = Settings.from_env({}).replace(
-            provider="openai", base_url=stub.base_url, api_key="test", model="stub",
-            max_retries=0, timeout_s=5, tool_calling="planner",
-        )  # fmt: skip
-        assistant = Assistant(engine, settings, store_dir=tmp_path / "chroma")
-        stub.enqueue(step(answer="1 login in the last 7 days."))
-        result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
-        assert [c["name"] for c in result.tool_calls] == ["get_kpis"]  # the planner's call
-        assert result.answer == "1 login in the last 7 days." and result.grounded
-        [only] = stub.bodies  # the model was asked once, for the answer
-        assert only["response_format"]["json_schema"]["schema"]["properties"]["action"]["enum"] == [
-            "final_answer"
-        ]
-    engine.dispose()
+    assistant, ws, stub = planner_setup
+    stub.enqueue(step(answer="1 login in the last 7 days."))
+    result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
+    assert [c["name"] for c in result.tool_calls] == ["get_kpis"]  # the planner's call
+    assert result.answer == "1 login in the last 7 days." and result.grounded
+    [only] = stub.bodies  # the model was asked once, for the answer
+    action = only["response_format"]["json_schema"]["schema"]["properties"]["action"]
+    assert action["enum"] == ["final_answer"]
 
 
 def test_malformed_json_twice_falls_back_to_the_planners_call(setup) -> None:

@@ -182,25 +182,11 @@ def _window(q: str, today: date, slots: Slots) -> None:
     )
     if span:
         count = _number(span.group(1)) if span.group(1) else 1
-        days = count * _UNIT_DAYS[span.group(2)]
-        slots.span_days = days
-        named = _named_days(days)
-        if named:
-            slots.range = named
-        else:
-            slots.from_date = (today - timedelta(days=days - 1)).isoformat()
-            slots.to_date = today.isoformat()
+        _last_days(count * _UNIT_DAYS[span.group(2)], today, slots)
         return
     bare = re.search(r"\b(?:last|past|previous)\s+(7|14|30|60|90|180|365)\b(?!\s*[a-z])", q)
     if bare:  # "and over the last 90?": days
-        days = int(bare.group(1))
-        slots.span_days = days
-        named = _named_days(days)
-        if named:
-            slots.range = named
-        else:
-            slots.from_date = (today - timedelta(days=days - 1)).isoformat()
-            slots.to_date = today.isoformat()
+        _last_days(int(bare.group(1)), today, slots)
         return
     quarter = re.search(r"\bq([1-4])(?:\s+(\d{4}))?\b", q)
     if quarter:
@@ -219,6 +205,17 @@ def _window(q: str, today: date, slots: Slots) -> None:
                           q[: period.position])  # fmt: skip
         slots.from_date = period.start.isoformat()
         slots.to_date = today.isoformat() if since else period.end.isoformat()
+
+
+def _last_days(days: int, today: date, slots: Slots) -> None:
+    """The last ``days`` days to ``today``: a named range where there is one."""
+    slots.span_days = days
+    named = _named_days(days)
+    if named:
+        slots.range = named
+    else:
+        slots.from_date = (today - timedelta(days=days - 1)).isoformat()
+        slots.to_date = today.isoformat()
 
 
 _RANGE_OF_DAYS = re.compile(
