@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from assistant.service import Assistant
 from assistant.settings import Settings
@@ -14,6 +15,7 @@ from metrics import lookups
 from metrics.db import connect, workspace_id
 from metrics.demo import generate_demo
 from metrics.ingest import import_folder
+from metrics.models import Account
 from metrics.scope import resolve_scope
 from metrics.sections import section
 
@@ -135,6 +137,7 @@ def test_follow_ups_reuse_and_drill_into_the_previous_turn(demo) -> None:
     assert again.tool_calls[0]["name"] == "list_projects"
     assert again.tool_calls[0]["args"]["range"] == "last_month"
     assert again.tool_calls[0]["args"]["sort"] == "sessions"
+    assert again.answer.startswith("Same question last month:")  # says what changed
     second_row = again.data[0]["data"]["projects"][1]
     more = ask(demo, "tell me more about the second one", conversation_id=first.conversation_id)
     assert more.tool_calls[0] == {
@@ -147,6 +150,22 @@ def test_follow_ups_reuse_and_drill_into_the_previous_turn(demo) -> None:
     who = ask(demo, "who never logged in?")
     partners = ask(demo, "which of them are partners?", conversation_id=who.conversation_id)
     assert partners.tool_calls[0]["args"]["kind"] == "partner"
+    assert partners.answer.startswith("Same question partners only:")
+
+
+def test_a_follow_up_can_switch_the_entity_and_says_so(demo) -> None:
+    """ "And <another account>?" asks the same question about it, and says so."""
+    assistant, ws = demo
+    with assistant.engine.connect() as conn:
+        names = conn.execute(
+            select(Account.name).where(Account.workspace_id == ws, Account.kind == "customer")
+            .order_by(Account.account_id).limit(2)
+        ).scalars().all()  # fmt: skip
+    first = ask(demo, f"how is {names[0]} doing?")
+    other = ask(demo, f"and {names[1]}?", conversation_id=first.conversation_id)
+    assert other.tool_calls[0]["args"]["name"] == names[1]
+    assert other.answer.startswith(f"Same question for “{names[1]}”:")
+    assert names[0] not in other.answer
 
 
 def test_questions_it_cannot_answer_get_no_number(demo) -> None:

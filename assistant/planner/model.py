@@ -62,7 +62,8 @@ class OfflinePlanner(BaseChatModel):
 
     @staticmethod
     def _first_step(plan: Plan) -> AIMessage:
-        meta = {"planner": {"focus": plan.focus, "similarity": round(plan.similarity, 3)}}
+        meta = {"planner": {"focus": plan.focus, "similarity": round(plan.similarity, 3),
+                            "changed": plan.changed}}  # fmt: skip
         if plan.tool:
             calls = [
                 {
@@ -82,14 +83,15 @@ class OfflinePlanner(BaseChatModel):
 
     @staticmethod
     def _answer(question: str, turn: list[BaseMessage], results: list[ToolMessage]) -> str:
-        focus = next(
+        planned = next(
             (
-                m.response_metadata.get("planner", {}).get("focus")
+                m.response_metadata.get("planner", {})
                 for m in turn
                 if isinstance(m, AIMessage) and m.tool_calls
             ),
-            None,
+            {},
         )
+        focus, changed = planned.get("focus"), planned.get("changed")
         answers = []
         for result in results:
             try:
@@ -97,6 +99,8 @@ class OfflinePlanner(BaseChatModel):
             except (TypeError, ValueError):
                 continue  # e.g. "tool call limit exceeded": nothing to report from it
             answers.append(compose(envelope, question, focus))
+        if answers and changed:  # a follow-up says what it changed
+            answers[0] = render("answers/changed.j2", changed=changed, answer=answers[0])
         return "\n\n".join(answers) or (
             "I couldn't get the figures for that question. Please try again or rephrase it."
         )

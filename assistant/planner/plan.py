@@ -24,6 +24,7 @@ import yaml
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import ValidationError
 
+from assistant.answers import q
 from assistant.planner.entities import EntityIndexCache, Mention, _words
 from assistant.planner.extract import (
     Slots,
@@ -124,6 +125,8 @@ class Plan:
     """More calls made in the same step (the second period of a comparison)."""
     refused: str | None = None
     """What the question asks for that no data here holds ("NPS", "reassign")."""
+    changed: str | None = None
+    """For a follow-up: what it changed in the previous question ("for “Kestrel Farms”")."""
 
 
 @dataclass
@@ -288,7 +291,11 @@ class Planner:
             is_follow_up(question)
             or (len(question.split()) <= 5 and similarity < FOLLOW_UP_SIMILARITY and has_slots)
         ):
-            return self._follow_up(question, previous, slots, mentions, similarity)
+            plan = self._follow_up(question, previous, slots, mentions, similarity)
+            plan.changed = (
+                _changed(previous.args, plan.args) if plan.tool == previous.tool else None
+            )
+            return plan
         if not slots.window and self.default_window:
             slots.range = self.default_window.get("range")
             slots.from_date = self.default_window.get("from")
@@ -572,6 +579,30 @@ _ACRONYM = re.compile(r"^[A-Z0-9&-]+s?$")
 """An acronym or a shouted word (DAU, ROI, HIGHEST): never a name."""
 _NOT_A_NAME = {"portalpulse", "portal", "partner", "partners", "customer", "customers",
                "leaderboard", "dashboard", "self-service", "emea", "apac", "amer"}  # fmt: skip
+
+
+_SAID = {"name": "for {}", "account": "for {}", "project": "for {}", "owner": "for {}'s book",
+         "status": "{} projects only", "partner_type": "{} partners only", "kind": "{}s only",
+         "playbook": "on the {} playbook"}  # fmt: skip
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> str | None:
+    """What a follow-up changed, in words: "for “Dunmore Capital”, last month"."""
+    parts: list[str] = []
+    for key, said in _SAID.items():
+        value = after.get(key)
+        if value and value != before.get(key):
+            text = value if isinstance(value, str) else ", ".join(map(str, value))
+            named = key in ("name", "account", "project", "owner", "playbook")
+            parts.append(said.format(q(text) if named else text))  # names are data: quoted
+    window = {k: after.get(k) for k in ("range", "from", "to")}
+    if any(window.values()) and window != {k: before.get(k) for k in window}:
+        parts.append(str(window["range"]).replace("_", " ") if window["range"]
+                     else f"{window['from']} to {window['to']}")  # fmt: skip
+    measures = after.get("measures") or ([after["sort"]] if after.get("sort") else [])
+    if measures and measures != (before.get("measures") or [before.get("sort")]):
+        parts.append("by " + ", ".join(REGISTRY.label(m).lower() for m in measures))
+    return ", ".join(parts) or None
 
 
 def _without_names(question: str, mentions: list[Mention]) -> str:
