@@ -402,6 +402,8 @@ def _money(q: str, slots: Slots) -> str:
 _FOLLOW_UP = re.compile(
     r"^(and|what about|how about|same|now for|now|also|ok and|okay and|then|do the same|"
     r"repeat (?:that|it|this)|likewise)\b"
+    r"|\binstead\b|\b(?:switch|change|turn) (?:that|it|this|them|those)\b"
+    r"|\b(?:rank|sort|order|re-?sort|re-?rank) (?:them|those|these|that|it|this)\b"
     r"|\b(which|who) of (them|those|these)\b|\b(of|among) (them|those|these)\b"
     r"|\b(the|that) (first|second|third|fourth|fifth|last|top) one\b|\bmore about\b"
     r"|\b(them|those|these|that one|this one)\b\??$"

@@ -477,6 +477,9 @@ class Planner:
                 args = {**previous.args, "name": unknown, "exact": True}
                 return Plan("get_profile", _allowed("get_profile", args), None, similarity,
                             follow_up=True)  # fmt: skip
+        switched = self._switch_measure(question, previous, slots)
+        if switched is not None:
+            return switched
         args = dict(previous.args)
         replaced = {_ENTITY_ARG[m.kind] for m in mentions if m.kind in _ENTITY_ARG}
         if _EVERYONE.search(question.lower()):
@@ -486,8 +489,37 @@ class Planner:
         _apply_slots(previous.tool, args, slots, mentions)
         if previous.tool == "find_never_logged_in" and slots.kind:
             args["kind"] = slots.kind
-        focus = slots.focus if previous.tool in ("get_kpis", "get_trends") else None
+        focus = None
+        if previous.tool in ("get_kpis", "get_trends"):
+            focus = slots.focus or previous.focus  # "only for Priya's accounts": same figure
         return Plan(previous.tool, _allowed(previous.tool, args), focus, similarity, follow_up=True)
+
+    def _switch_measure(self, question: str, previous: Previous, slots: Slots) -> Plan | None:
+        """ "Rank them by logins instead", "switch that to page views": the previous list
+        or grouping on another measure (the general query when its table lacks it)."""
+        measures = [m for m in parse(question).measures]
+        if not measures or previous.tool not in ("query_metrics", *_TABLE_SORTS, "get_kpis"):
+            return None
+        measure = measures[0]
+        args = dict(previous.args)
+        if previous.tool == "get_kpis":
+            return Plan("get_kpis", args, measure, 1.0, follow_up=True)
+        if previous.tool == "query_metrics":
+            if measure in (args.get("measures") or []) and args.get("sort") == measure:
+                return None
+            args.update(measures=[measure], sort=measure)
+            return Plan("query_metrics", _allowed("query_metrics", args), None, 1.0,
+                        follow_up=True)  # fmt: skip
+        sort = _SORT_ALIASES.get((previous.tool, measure), measure)
+        if sort in _TABLE_SORTS[previous.tool]:
+            args["sort"] = sort
+            return Plan(previous.tool, _allowed(previous.tool, args), None, 1.0, follow_up=True)
+        rows = {"list_projects": "project", "list_users": None}[previous.tool]
+        if rows is None:
+            return None
+        query = {k: v for k, v in args.items() if k not in ("sort", "focus")}
+        query.update(measures=[measure], by=[rows], sort=measure)
+        return Plan("query_metrics", _allowed("query_metrics", query), None, 1.0, follow_up=True)
 
     def suggestions(self, question: str, k: int = 3) -> list[str]:
         """Answerable example questions closest to ``question``."""
@@ -581,7 +613,7 @@ _NOT_A_NAME = {"portalpulse", "portal", "partner", "partners", "customer", "cust
                "leaderboard", "dashboard", "self-service", "emea", "apac", "amer"}  # fmt: skip
 
 
-_SAID = {"name": "for {}", "account": "for {}", "project": "for {}", "owner": "for {}'s book",
+_SAID = {"name": "for {}", "account": "for {}", "project": "for {}", "owner": "for the book of {}",
          "status": "{} projects only", "partner_type": "{} partners only", "kind": "{}s only",
          "playbook": "on the {} playbook"}  # fmt: skip
 
