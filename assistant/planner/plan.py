@@ -595,7 +595,8 @@ _DEFINITION = re.compile(
 )
 _ADOPTION = re.compile(
     r"\b(dau|wau|mau|daily active|weekly active|monthly active|stick\w*|adoption|activation|"
-    r"mobile|self[- ]service|deflect\w*|roi|savings?|tickets?|features?|search|"
+    r"mobile|phones?|smartphones?|tablets?|devices?|share|portion|percent\w*|proportion|"
+    r"self[- ]service|deflect\w*|roi|savings?|tickets?|features?|search|"
     r"(?:of|after) (?:their|the|being) invit\w*)\b"
 )
 _USER_LISTS = ("find_inactive_users", "find_never_logged_in", "list_users")
