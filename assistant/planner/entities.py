@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import re
 import time
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +20,7 @@ from threading import Lock
 import yaml
 from sqlalchemy import Connection, Engine, select
 
-from assistant.planner.parse import fold, measure_phrases
+from assistant.planner.parse import fold, measure_phrases, strip_accents
 from assistant.vectorstore import EntityName
 from metrics.models import Account, Project, TeamMember, User
 from metrics.semantic.vocabulary import REGISTRY
@@ -82,13 +81,6 @@ def _known_words() -> frozenset[str]:
             words.update(_words(value.replace("_", " ")))
             words.update(f"{w}s" for w in _words(value.replace("_", " ")))
     return frozenset(words)
-
-
-def _unaccented(text: str) -> str:
-    """``text`` without accents, case kept."""
-    return "".join(
-        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
-    )
 
 
 def _a_playbook(mention: Mention, words: list[str]) -> bool:
@@ -304,6 +296,7 @@ class EntityIndex:
         may be a misspelt name), and so is anything capitalised."""
         known = _known_words() | {fold(r) for r in self.roles} | {f"{fold(r)}s" for r in self.roles}
         names = self._name_words()
+        choices = sorted(known)  # once per question, not once per word
 
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
@@ -313,7 +306,7 @@ class EntityIndex:
                 return word  # an inflection of a known word ("closed", "logging")
             if difflib.get_close_matches(word, names, n=1, cutoff=FUZZY):
                 return word
-            close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.85)
+            close = difflib.get_close_matches(word, choices, n=1, cutoff=0.85)
             if close and close[0][0] == word[0] and abs(len(close[0]) - len(word)) <= 2:
                 return close[0]
             return word
@@ -337,7 +330,7 @@ class EntityIndex:
                 continue
             if word in self._member_firsts:
                 continue
-            if short or re.search(rf"\b{re.escape(word.capitalize())}\b", _unaccented(question)):
+            if short or re.search(rf"\b{re.escape(word.capitalize())}\b", strip_accents(question)):
                 return word.capitalize()
         return None
 

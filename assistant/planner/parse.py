@@ -47,11 +47,15 @@ _OPS = (
 )
 
 
+def strip_accents(text: str) -> str:
+    """``text`` without accents, case kept ("Zoë" → "Zoe")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def fold(text: str) -> str:
     """Lowercase, accents dropped, one kind of apostrophe, single spaces."""
-    text = unicodedata.normalize("NFKD", text.replace("’", "'"))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(text.lower().split())
+    return " ".join(strip_accents(text.replace("’", "'")).lower().split())
 
 
 def _variants(phrase: str) -> set[str]:

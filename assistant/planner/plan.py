@@ -343,26 +343,22 @@ class Planner:
             # "logins since November 3" asks for one figure; a trend is asked for as one.
             tool = "get_kpis"
         read = parse(question)
-        if tool == "get_risks" and not _RISKY.search(question.lower()):
+        kpi_measures = [m for m in read.measures if m in KPI_MEASURES]
+        lower = question.lower()
+        a_figure = (
             # "crescent systems reporting workspace: visits last 30 days" names a figure
-            measures = [m for m in read.measures if m in KPI_MEASURES]
-            if measures and not read.where and not read.rows_of:
-                args = {**slots.window, **entity_filters(mentions)}
-                return Plan("get_kpis", _allowed("get_kpis", args), measures[0], similarity)
-        if tool in _USER_LISTS and not _PERSON.search(parse(question).residue(True)):
+            (tool == "get_risks" and not _RISKY.search(lower) and not read.where
+             and not read.rows_of)
             # "visits in the month before last" is near "users with no visit in the last
-            # month" but names nobody: the figure, not a list of people.
-            measures = [m for m in parse(question).measures if m in KPI_MEASURES]
-            if measures:
-                args = {**slots.window, **entity_filters(mentions)}
-                return Plan("get_kpis", _allowed("get_kpis", args), measures[0], similarity)
-        if tool == "get_adoption" and slots.window and not _ADOPTION.search(question.lower()):
+            # month" but names nobody: the figure, not a list of people
+            or (tool in _USER_LISTS and not _PERSON.search(read.residue(True)))
             # "distinct active users this quarter": the KPI card over that window, not
             # today's DAU/WAU/MAU
-            measures = [m for m in parse(question).measures if m in KPI_MEASURES]
-            if measures:
-                args = {**slots.window, **entity_filters(mentions)}
-                return Plan("get_kpis", _allowed("get_kpis", args), measures[0], similarity)
+            or (tool == "get_adoption" and bool(slots.window) and not _ADOPTION.search(lower))
+        )  # fmt: skip
+        if a_figure and kpi_measures:
+            args = {**slots.window, **entity_filters(mentions)}
+            return Plan("get_kpis", _allowed("get_kpis", args), kpi_measures[0], similarity)
         if tool == "get_kpis" and not slots.compared:
             # "how many logged in so far?": a measure the cards don't carry
             others = [m for m in read.measures if m not in KPI_MEASURES]
@@ -377,7 +373,6 @@ class Planner:
             tool = "get_kpis"
         args = {k: v for k, v in best.args.items() if not k.startswith("_")}
         focus = best.args.get("_focus") or slots.focus
-        kpi_measures = [m for m in parse(question).measures if m in KPI_MEASURES]
         if best.tool == "define_metric" and slots.window and kpi_measures:
             # "avg session duration for Q1?" names a period: the figure, not the definition
             args = {**slots.window, **entity_filters(mentions)}
@@ -392,8 +387,7 @@ class Planner:
                 args["range"] = slots.range
             return Plan("get_profile", _allowed("get_profile", args), focus, similarity)
         if slots.sort is None and tool in _TABLE_SORTS:  # "closed out the most tasks"
-            slots.sort = next((m for m in parse(question).measures if m in _TABLE_SORTS[tool]),
-                              None)  # fmt: skip
+            slots.sort = next((m for m in read.measures if m in _TABLE_SORTS[tool]), None)
         _apply_slots(tool, args, slots, mentions)
         if tool in ("get_kpis", "get_trends") and (kpi_measures or slots.focus):
             focus = kpi_measures[0] if kpi_measures else slots.focus
@@ -497,7 +491,7 @@ class Planner:
     def _switch_measure(self, question: str, previous: Previous, slots: Slots) -> Plan | None:
         """ "Rank them by logins instead", "switch that to page views": the previous list
         or grouping on another measure (the general query when its table lacks it)."""
-        measures = [m for m in parse(question).measures]
+        measures = parse(question).measures
         if not measures or previous.tool not in ("query_metrics", *_TABLE_SORTS, "get_kpis"):
             return None
         measure = measures[0]
