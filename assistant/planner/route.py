@@ -78,6 +78,12 @@ def entity_filters(mentions: list[Mention]) -> dict[str, list[str] | str]:
     return {k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in out.items()}
 
 
+def _scope(slots: Slots, mentions: list[Mention] | None = None) -> dict[str, Any]:
+    """The question's window and filters (and, given ``mentions``, its named entities) as
+    tool arguments."""
+    return {**slots.window, **_filters(slots), **entity_filters(mentions or [])}
+
+
 def _filters(slots: Slots) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if slots.partner_type:
@@ -132,9 +138,7 @@ def grouped_query(
     args: dict[str, Any] = {
         "measures": parsed.measures,
         "by": by,
-        **slots.window,
-        **_filters(slots),
-        **entity_filters(mentions),
+        **_scope(slots, mentions),
     }
     if parsed.where:
         args["where"] = [{"measure": c.measure, "op": c.op, "value": c.value} for c in parsed.where]
@@ -166,8 +170,7 @@ def filtered_value(
         return None
     if not _VALUE.search(parsed.text):
         return None
-    filters = {**_filters(slots), **entity_filters(mentions)}
-    return "query_metrics", {"measures": parsed.measures, **slots.window, **filters}
+    return "query_metrics", {"measures": parsed.measures, **_scope(slots, mentions)}
 
 
 def compared(parsed: Parsed, slots: Slots, mentions: list[Mention]) -> list[tuple[str, dict]]:
@@ -209,8 +212,7 @@ def position(
         "by": [_ENTITY_DIMENSION[entity.kind]],
         "sort": measure,
         "descending": slots.descending if slots.descending is not None else True,
-        **slots.window,
-        **_filters(slots),
+        **_scope(slots),
     }
     return "query_metrics", args, focus
 
@@ -234,9 +236,7 @@ def dimension_value(
     args = {
         "measures": parsed.measures,
         "by": [dimension, *(d for d in parsed.by if d != dimension)],
-        **slots.window,
-        **_filters(slots),
-        **entity_filters(mentions),
+        **_scope(slots, mentions),
     }
     return "query_metrics", args, focus
 
@@ -253,9 +253,7 @@ def by_time(
     args = {
         "measures": parsed.measures,
         "by": parsed.by,
-        **slots.window,
-        **_filters(slots),
-        **entity_filters(mentions),
+        **_scope(slots, mentions),
     }
     return "query_metrics", args
 
@@ -282,8 +280,7 @@ def partners_by_measure(
     args: dict[str, Any] = {
         "sort": column,
         "descending": slots.descending if slots.descending is not None else True,
-        **slots.window,
-        **_filters(slots),
+        **_scope(slots),
     }
     if slots.limit:
         args["limit"] = slots.limit
@@ -390,7 +387,7 @@ def leading_partners(
         re.search(r"\bpartners?\b", parsed.text) and _LEADING.search(parsed.text)
     ):
         return None
-    args: dict[str, Any] = {**slots.window, **_filters(slots)}
+    args: dict[str, Any] = _scope(slots)
     if slots.limit:
         args["limit"] = slots.limit
     return "get_leaderboard", args
@@ -412,11 +409,7 @@ def feature_use(
         return None
     if nearest in ("get_top_content",) and not re.search(r"\b(users?|people|who)\b", parsed.text):
         return None
-    filters = {
-        **_filters(slots),
-        **entity_filters(mentions),
-    }
-    return "get_adoption", {**slots.window, **filters}, "features"
+    return "get_adoption", _scope(slots, mentions), "features"
 
 
 def _signal_words(name: str) -> re.Pattern[str]:
@@ -475,9 +468,7 @@ def adoption(
         return None
     for pattern, focus in _ADOPTION_FOCUS:
         if pattern.search(parsed.text):
-            filters = {**_filters(slots),
-                       **entity_filters(mentions)}  # fmt: skip
-            args = {**slots.window, **filters}
+            args = _scope(slots, mentions)
             for name in ("portal_cost", "cost_per_ticket", "gain"):
                 if getattr(slots, name):
                     args[name] = getattr(slots, name)
@@ -495,6 +486,5 @@ def count_of_rows(
     filters = entity_filters(mentions)
     if not filters and not slots.status and not slots.partner_type:
         return None
-    args = {"measures": ["sessions"], "by": [parsed.rows_of], **slots.window, **_filters(slots),
-            **filters}  # fmt: skip
+    args = {"measures": ["sessions"], "by": [parsed.rows_of], **_scope(slots, mentions)}
     return "query_metrics", args
