@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,6 +30,7 @@ from metrics.semantic.resolve import ResolveError
 from server import Config, create_app
 from tests.api_support import LOCAL
 from tests.conftest import Db, write_folder
+from tests.test_cli import run  # the CLI in a subprocess, as a user runs it
 
 BOOK = {
     "team_members.csv": "member_id,name,email\ntm1,Jane Doe,jane@x.test\ntm2,Jane Roe,",
@@ -217,16 +217,6 @@ def test_an_ask_names_every_bad_fixed_filter_in_one_422(client: TestClient) -> N
 
 
 # -- the command line ------------------------------------------------------------------
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from cli import main; main()", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parent.parent)},
-    )
 
 
 def test_the_cli_names_every_bad_name_in_one_line(tmp_path: Path) -> None:
