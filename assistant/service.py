@@ -3,6 +3,9 @@
     question → conversation memory → tools bound to the caller's workspace
              → agent loop (offline planner or an OpenAI-compatible model)
              → grounding check (retry once with feedback, else the templated answer)
+             → completeness check (a model's answer keeps the templated answer's
+               headline figures and names, else the templated answer)
+             → coverage check (every mention of the question used, else say which not)
              → stored turn → AskResult
 
 Nothing here raises for a model failure: the question is stored with a
@@ -28,13 +31,16 @@ from sqlalchemy import Engine, select
 
 from assistant.agent import Agent, AgentError, AgentRun
 from assistant.answers import compose, render
+from assistant.completeness import missing_from
 from assistant.coverage import check_coverage
 from assistant.grounding import check
 from assistant.llm_tools import prompt_vocabulary
 from assistant.memory import ConversationStore, DuplicateRequest
 from assistant.planner.entities import EntityIndexCache, entity_names
 from assistant.planner.model import OfflinePlanner
+from assistant.planner.parse import parse
 from assistant.planner.plan import Planner, seed_examples
+from assistant.planner.route import KPI_MEASURES
 from assistant.providers import chat_model
 from assistant.settings import Settings, load_settings
 from assistant.vectorstore import Example, GlossaryEntry, VectorStore
@@ -359,6 +365,13 @@ class Assistant:
                 answer = _fallback(question, envelopes, None)
                 report = check(answer, envelopes, question)
                 grounding["replaced"] = True
+        if not offline and error is None and not grounding.get("replaced"):
+            focus = _focus(run, question)
+            reference = _fallback(question, envelopes, None, focus) if _good(envelopes) else ""
+            missing = missing_from(answer, reference, question)
+            if missing:  # a model may reword the answer, never make it say less
+                answer, report = reference, check(reference, envelopes, question)
+                grounding.update(replaced=True, incomplete=missing)
         coverage = check_coverage(question, envelopes, self.entities.get(workspace_id), today)
         if coverage.blocking and error is None:
             # Figures that ignore part of the question answer a different one: say what
@@ -400,10 +413,28 @@ def _envelopes(run: AgentRun) -> list[dict[str, Any]]:
     return out
 
 
-def _fallback(question: str, envelopes: list[dict[str, Any]], error: str | None) -> str:
+def _good(envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tool results that are figures (not errors)."""
+    return [e for e in envelopes if "error" not in e]
+
+
+def _focus(run: AgentRun, question: str) -> str | None:
+    """The figure the question asks for: the offline planner's, when it planned the calls
+    (``PORTALPULSE_TOOL_CALLING=planner``, or its step after an unusable reply), else the
+    first KPI measure the question names."""
+    for message in run.messages:
+        planned = (message.response_metadata or {}).get("planner") or {}
+        if isinstance(message, AIMessage) and message.tool_calls and planned.get("focus"):
+            return str(planned["focus"])
+    return next((m for m in parse(question).measures if m in KPI_MEASURES), None)
+
+
+def _fallback(
+    question: str, envelopes: list[dict[str, Any]], error: str | None, focus: str | None = None
+) -> str:
     """The templated answer from this turn's tool results, or a plain apology."""
-    good = [e for e in envelopes if "error" not in e]
-    body = "\n\n".join(compose(e, question) for e in good)
+    good = _good(envelopes)
+    body = "\n\n".join(compose(e, question, focus) for e in good)
     if error:
         # The reason goes in the response's ``error``: prose states no number a tool didn't.
         head = "The language model is unavailable right now; your question is saved."

@@ -46,11 +46,11 @@ def test_a_grounded_answer_passes_in_two_round_trips(setup) -> None:
     assistant, ws, stub = setup
     stub.enqueue(
         Completion(tool_calls=[tool_call("get_kpis", {"range": "last_7_days"})]),
-        Completion(content="There was 1 login and 1 visit in the last 7 days."),
+        Completion(content="There were 0 logins and 0 visits in the last 7 days."),
     )
     result = assistant.ask(ws, "default", "how many logins in the last 7 days?", as_of=AS_OF)
     assert result.grounded and result.round_trips == 2
-    assert result.answer == "There was 1 login and 1 visit in the last 7 days."
+    assert result.answer == "There were 0 logins and 0 visits in the last 7 days."
 
 
 def test_an_ungrounded_answer_is_retried_with_feedback_then_accepted(setup) -> None:
@@ -58,11 +58,11 @@ def test_an_ungrounded_answer_is_retried_with_feedback_then_accepted(setup) -> N
     stub.enqueue(
         Completion(tool_calls=[tool_call("get_kpis", {"range": "last_7_days"})]),
         Completion(content="Logins rose to 42."),
-        Completion(content="There was 1 login in the last 7 days."),
+        Completion(content="There were 0 logins in the last 7 days."),
     )
     result = assistant.ask(ws, "default", "how many logins in the last 7 days?", as_of=AS_OF)
     assert result.grounded
-    assert result.answer == "There was 1 login in the last 7 days."
+    assert result.answer == "There were 0 logins in the last 7 days."
     assert result.grounding["first_attempt"] == ["42"] and result.grounding["retried"]
     feedback = stub.bodies[-1]["messages"][-1]["content"]
     assert "42" in feedback and "not in this turn's tool results" in feedback

@@ -68,10 +68,10 @@ def stored(assistant: Assistant, ws: int, conversation_id: str) -> str:
 
 def test_a_good_small_model_answers_in_two_round_trips(setup) -> None:
     assistant, ws, stub = setup
-    stub.enqueue(step("get_kpis", range="last_7_days"), step(answer="1 login in the last 7 days."))
+    stub.enqueue(step("get_kpis", range="last_7_days"), step(answer="0 logins in the last 7 days."))
     result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
     assert (result.answer, result.grounded, result.round_trips) == (
-        "1 login in the last 7 days.", True, 2,
+        "0 logins in the last 7 days.", True, 2,
     )  # fmt: skip
     first = stub.bodies[0]
     assert first["response_format"]["type"] == "json_schema" and "tools" not in first
@@ -81,7 +81,7 @@ def test_after_one_step_of_calls_only_an_answer_is_accepted(setup) -> None:
     """A small model keeps calling unrelated tools; after the first step the schema offers
     only the final answer, so a question costs two round trips."""
     assistant, ws, stub = setup
-    stub.enqueue(step("get_kpis", range="last_7_days"), step(answer="1 login in the last 7 days."))
+    stub.enqueue(step("get_kpis", range="last_7_days"), step(answer="0 logins in the last 7 days."))
     result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
     assert result.round_trips == 2 and result.grounded
     first, second = (b["response_format"]["json_schema"]["schema"] for b in stub.bodies)
@@ -95,7 +95,7 @@ def test_figures_that_ignore_a_name_in_the_question_are_not_given(setup) -> None
     different question: grounded, but not covered. The reply names what it could not use
     and states no figure; the figures stay in ``data``."""
     assistant, ws, stub = setup
-    stub.enqueue(step("get_kpis", range="last_7_days"), step(answer="1 login in the last 7 days."))
+    stub.enqueue(step("get_kpis", range="last_7_days"), step(answer="0 logins in the last 7 days."))
     question = "how many logins did Acme have in the last 7 days?"
     result = assistant.ask(ws, "default", question, as_of=AS_OF)
     assert result.checks["covered"] is False and result.checks["unused"] == ["Acme"]
@@ -108,10 +108,10 @@ def test_with_planner_tool_calling_the_model_only_writes_the_answer(planner_setu
     """PORTALPULSE_TOOL_CALLING=planner: the offline planner's call, the model's words (one
     round trip to the model), checked like any answer."""
     assistant, ws, stub = planner_setup
-    stub.enqueue(step(answer="1 login in the last 7 days."))
+    stub.enqueue(step(answer="0 logins in the last 7 days."))
     result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
     assert [c["name"] for c in result.tool_calls] == ["get_kpis"]  # the planner's call
-    assert result.answer == "1 login in the last 7 days." and result.grounded
+    assert result.answer == "0 logins in the last 7 days." and result.grounded
     [only] = stub.bodies  # the model was asked once, for the answer
     action = only["response_format"]["json_schema"]["schema"]["properties"]["action"]
     assert action["enum"] == ["final_answer"]
@@ -122,12 +122,12 @@ def test_malformed_json_twice_falls_back_to_the_planners_call(setup) -> None:
     stub.enqueue(
         Completion(content='{"action": "call_tool", "tool": "get_kpis", "arguments": {'),
         Completion(content="I think you should check the dashboard."),
-        step(answer="There was 1 login."),
+        step(answer="There were 0 logins."),
     )
     result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
     assert [c["name"] for c in result.tool_calls] == ["get_kpis"]  # the planner's choice
     assert result.tool_calls[0]["ok"] and result.error is None
-    assert result.grounded and result.answer == "There was 1 login."
+    assert result.grounded and result.answer == "There were 0 logins."
     repair = stub.bodies[1]["messages"][-1]["content"]
     assert "not valid JSON" in repair
     assert stored(assistant, ws, result.conversation_id) == QUESTION
@@ -138,12 +138,12 @@ def test_an_unknown_tool_is_repaired_once(setup) -> None:
     stub.enqueue(
         step("get_revenue"),
         step("get_kpis", range="last_7_days"),
-        step(answer="1 login in the last 7 days."),
+        step(answer="0 logins in the last 7 days."),
     )
     result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
     assert "unknown tool 'get_revenue'" in stub.bodies[1]["messages"][-1]["content"]
     assert [c["name"] for c in result.tool_calls] == ["get_kpis"]
-    assert result.grounded and result.answer == "1 login in the last 7 days."
+    assert result.grounded and result.answer == "0 logins in the last 7 days."
 
 
 def test_a_model_that_never_gives_a_usable_step_gets_the_planners_answer(setup) -> None:
@@ -170,6 +170,32 @@ def test_invented_numbers_end_in_the_templated_answer(setup) -> None:
     assert result.answer.startswith("KPI cards, last 7 days")
 
 
+def test_an_answer_that_leaves_out_the_figure_asked_for_is_replaced(planner_setup) -> None:
+    """Grounded is not enough: "Yes, logins went up" states no wrong number, and no
+    number at all. A model may reword the templated answer, never make it say less."""
+    assistant, ws, stub = planner_setup
+    stub.enqueue(step(answer="Yes, people logged in during the last 7 days."))
+    result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
+    assert result.grounding.get("incomplete") == ["0"], (result.answer, result.grounding)
+    assert result.answer.startswith("Logins, last 7 days") and "**0**" in result.answer
+
+
+def test_a_list_cut_short_by_the_model_is_replaced(planner_setup) -> None:
+    assistant, ws, stub = planner_setup
+    stub.enqueue(step(answer="Ann has not logged in."))  # Bob has not either
+    result = assistant.ask(ws, "default", "who never logged in?", as_of=AS_OF)
+    assert result.grounding.get("incomplete"), result.answer
+    assert "Bob" in result.answer
+
+
+def test_a_reworded_answer_with_the_headline_is_kept(planner_setup) -> None:
+    assistant, ws, stub = planner_setup
+    stub.enqueue(step(answer="Just 0 logins in the past week."))
+    result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
+    assert result.answer == "Just 0 logins in the past week."
+    assert "incomplete" not in result.grounding and result.grounded
+
+
 def test_a_model_that_stops_answering_mid_question_keeps_the_question(setup) -> None:
     """The stub's script runs out after the tool call: HTTP 500 on the next request."""
     assistant, ws, stub = setup
@@ -189,7 +215,7 @@ def test_prompt_tokens_read_from_the_servers_cache_are_counted(setup) -> None:
     cached = {**usage, "prompt_tokens_details": {"cached_tokens": 1150}}
     stub.enqueue(
         Completion(content=step("get_kpis", range="last_7_days").content, usage=usage),
-        Completion(content=step(answer="1 login in the last 7 days.").content, usage=cached),
+        Completion(content=step(answer="0 logins in the last 7 days.").content, usage=cached),
     )
     result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
     assert result.tokens == {"prompt": 2400, "completion": 40, "total": 2440, "cached": 1150}
@@ -210,7 +236,7 @@ def test_arguments_a_small_model_fills_with_nothing_are_left_out(setup) -> None:
     assistant, ws, stub = setup
     stub.enqueue(
         step("get_kpis", range="last_7_days", owner="", account="", partner_type=None),
-        step(answer="1 login in the last 7 days."),
+        step(answer="0 logins in the last 7 days."),
     )
     result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
     assert result.tool_calls[0]["args"] == {"range": "last_7_days"} and result.grounded
