@@ -95,6 +95,14 @@ def test_two_periods_written_are_both_fetched(demo) -> None:
         ("which reseller partners rank highest?", "get_leaderboard", {"partner_type": "reseller"}),
         ("logins in October", "get_kpis", {"from": "2026-10-01", "to": "2026-10-31"}),
         ("how many logins yesterday?", "get_kpis", {"from": "2026-11-21"}),
+        # risk signals and levels by the registry's words, for the entity asked about
+        ("where are sessions getting shorter?", "get_risks", {"signal": "declining_duration"}),
+        ("partners that have not been active lately", "get_risks",
+         {"signal": "dormant_partner"}),
+        ("which projects are in the red?", "get_risks", {"level": "high"}),
+        ("how many overdue tasks are there?", "get_summary", {}),  # a figure, not the signal
+        ("which projects have the lowest invite conversion?", "list_projects",
+         {"sort": "conversion"}),  # a ranking, not the low-conversion signal
     ],
 )  # fmt: skip
 def test_question_styles_route_to_their_tool(demo, question: str, tool: str, args: dict) -> None:
@@ -103,6 +111,24 @@ def test_question_styles_route_to_their_tool(demo, question: str, tool: str, arg
     called = result.tool_calls[0]["args"]
     assert {k: called.get(k) for k in args} == args
     assert result.tool_calls[0]["ok"]
+
+
+@pytest.mark.parametrize(
+    ("question", "level"),
+    [("which projects are at high risk?", "high"), ("how many projects are amber?", "medium")],
+)
+def test_projects_at_a_risk_level_are_the_risk_sections(demo, question: str, level: str) -> None:
+    result = ask(demo, question)
+    conn, s = scope(demo)
+    with conn:
+        projects = section("risks")(conn, s).projects
+    expected = [p.project for p in projects if p.risk_level == level]
+    [envelope] = result.data
+    shown = [p["project"] for p in envelope["data"]["projects"]]
+    assert shown == expected[: len(shown)]
+    assert envelope["rows"]["projects"]["total"] == len(expected)
+    noun = "project" if len(expected) == 1 else "projects"
+    assert result.answer.startswith(f"{len(expected)} {noun} at {level} risk"), result.answer
 
 
 def test_never_logged_in_total_matches_the_metrics_layer(demo) -> None:

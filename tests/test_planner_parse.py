@@ -68,6 +68,8 @@ def test_a_measure_declared_in_the_registry_is_understood_without_code() -> None
         ("visits in the month before last", ("2026-09-01", "2026-09-30"), None),
         ("invites sent in Q3", ("2026-07-01", "2026-09-30"), None),
         ("logins in 2025", ("2025-01-01", "2025-12-31"), None),
+        ("visits for october up to today", ("2026-10-01", "2026-11-22"), None),
+        ("logins today", ("2026-11-22", "2026-11-22"), None),
         ("how many logins ths wk", ("2026-11-16", "2026-11-22"), None),
         ("logins lst qtr", None, None),
         ("logins may vs april", ("2026-05-01", "2026-05-31"),
@@ -166,3 +168,17 @@ def test_requests_no_data_can_answer(question: str) -> None:
 )
 def test_questions_that_only_sound_like_requests(question: str) -> None:
     assert out_of_scope(question) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "measures"),
+    [
+        ("how many people at Kestrel have logged in?", ["logged_in"]),
+        ("users invited to the Harbor project", ["invited"]),
+        ("how many active users and how many logged in?", ["unique_users", "logged_in"]),
+        ("people active this week", ["unique_users"]),
+    ],
+)
+def test_people_are_the_unit_of_a_measure_that_counts_them(question: str, measures: list) -> None:
+    """ "People … logged in" asks for one figure: the people who logged in."""
+    assert parse(question).measures == measures

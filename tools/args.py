@@ -10,6 +10,7 @@ from metrics.semantic.params import FilterParams, RangeName, WindowParams
 from metrics.semantic.vocabulary import REGISTRY
 
 SignalName = Literal[tuple(REGISTRY.signals)]  # type: ignore[valid-type]
+LevelName = Literal[tuple(REGISTRY.levels)]  # type: ignore[valid-type]
 
 
 def argument_names(model: type[BaseModel]) -> set[str]:
@@ -53,6 +54,9 @@ class RiskArgs(ScopeArgs):
         None,
         description="Only this risk signal; all signals when omitted: "
         + "; ".join(f"{s.name}: {s.description}" for s in REGISTRY.signals.values()),
+    )
+    level: LevelName | None = Field(
+        None, description="Only projects at this risk level (most urgent first)."
     )
     limit: int = Field(15, ge=1, le=100, description="How many signals to return.")
 

@@ -99,6 +99,9 @@ def _risks(ctx: ToolContext, conn: Connection, args: a.RiskArgs) -> dict[str, An
     if args.signal:
         data["signals"] = [s for s in data["signals"] if s["signal"] == args.signal]
         data["signal"] = args.signal
+    if args.level:
+        data["projects"] = [p for p in data["projects"] if p["risk_level"] == args.level]
+        data["level"] = args.level
     return {"_scope": scope, "_limit": args.limit, **data}
 
 

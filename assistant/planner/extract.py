@@ -113,6 +113,9 @@ _COMPARED = re.compile(
 current period, and every KPI answer already sets it against the previous one."""
 
 
+_TO_TODAY = re.compile(r"\b(?:up to|upto|until|till|through|to)\s+(?:today|now)\b")
+
+
 def _window(q: str, today: date, slots: Slots) -> None:
     """Named ranges, relative spans, months, quarters and explicit dates."""
     both = compared_periods(q, today)
@@ -129,6 +132,9 @@ def _window(q: str, today: date, slots: Slots) -> None:
         if not re.search(r"\b(this|current|last|previous|prior) (month|quarter|year)\b", q):
             slots.range = f"this_{compared.group(1)}"
             return
+    to_today = _TO_TODAY.search(q)  # "june up to today": June, to today
+    if to_today:
+        q = _TO_TODAY.sub(" ", q)
     if _written_periods(q, today, slots):
         return
     iso = re.findall(r"\b(\d{4}-\d{2}-\d{2})\b", q)
@@ -204,7 +210,7 @@ def _window(q: str, today: date, slots: Slots) -> None:
         since = re.search(r"\b(since|from|after|starting)\s+(?:the\s+)?(?:start of\s+)?$",
                           q[: period.position])  # fmt: skip
         slots.from_date = period.start.isoformat()
-        slots.to_date = today.isoformat() if since else period.end.isoformat()
+        slots.to_date = today.isoformat() if since or to_today else period.end.isoformat()
 
 
 def _last_days(days: int, today: date, slots: Slots) -> None:
@@ -401,6 +407,7 @@ def _money(q: str, slots: Slots) -> str:
 
 _FOLLOW_UP = re.compile(
     r"^(and|what about|how about|same|now for|now|also|ok and|okay and|then|do the same|"
+    r"only|just|but only|but just|limit (?:it|that) to|restrict (?:it|that) to|"
     r"repeat (?:that|it|this)|likewise)\b"
     r"|\binstead\b|\b(?:switch|change|turn) (?:that|it|this|them|those)\b"
     r"|\b(?:rank|sort|order|re-?sort|re-?rank) (?:them|those|these|that|it|this)\b"

@@ -355,4 +355,26 @@ def parse(question: str, values: dict[str, tuple[str, ...]] | None = None) -> Pa
     for condition_ in out.where:
         if condition_.measure not in out.measures:
             out.measures.append(condition_.measure)
+    _people_as_unit(out)
     return out
+
+
+_PEOPLE_WORDS = {"users", "people", "visitors", "contacts"}
+
+
+def _people_as_unit(out: Parsed) -> None:
+    """ "How many people from Kestrel have logged in?": "people" is what ``logged_in``
+    counts, not a second measure (unique users) asked for beside it."""
+    counted = [m for m in out.measures if REGISTRY.measures[m].source == "invited_users"]
+    if not counted or "unique_users" not in out.measures:
+        return
+    bare = [
+        (start, end, slot) for start, end, slot in out.spans
+        if slot == "measure:unique_users" and out.text[start:end] in _PEOPLE_WORDS
+    ]  # fmt: skip
+    if len(bare) == len([s for s in out.spans if s[2] == "measure:unique_users"]):
+        out.measures.remove("unique_users")
+        out.spans = [
+            (start, end, f"measure:{counted[0]}" if (start, end, slot) in bare else slot)
+            for start, end, slot in out.spans
+        ]

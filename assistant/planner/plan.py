@@ -54,6 +54,8 @@ from assistant.planner.route import (
     partners_by_measure,
     position,
     projects_in_status,
+    risk_level,
+    risk_signal,
 )
 from metrics.semantic.vocabulary import REGISTRY
 from tools.args import argument_names
@@ -322,10 +324,15 @@ class Planner:
         ]
         if people and (best is None or best.tool != "get_profile"):
             # No tool but the profile takes a user: "when did Jane Roe last log in?".
-            return Plan("get_profile", {"kind": "user", "name": people[0].name}, None, similarity)
+            args = {"kind": "user", "name": people[0].name}
+            if slots.range:  # "how often did Jane Roe log in last month?"
+                args["range"] = slots.range
+            return Plan("get_profile", args, None, similarity)
         if named and (best is None or best.tool == NO_TOOL or similarity < MIN_SIMILARITY):
             # "How is Northwind doing?": a known name and no clearer intent → its profile.
             args, _missing = _profile_args({"kind": named[0].kind}, named, slots)
+            if slots.range:
+                args["range"] = slots.range
             return Plan("get_profile", _allowed("get_profile", args), None, similarity)
         if best is None or best.tool == NO_TOOL:
             return Plan(None, similarity=similarity, suggestions=list(STARTERS))
@@ -407,6 +414,10 @@ class Planner:
         parsed = parse(question, {"role": self.entities.get(self.workspace_id).roles})
         for people in (never_logged_in, gone_quiet):
             found = people(question, slots, mentions)
+            if found:
+                return Plan(found[0], _allowed(*found), None, similarity)
+        for risky in (risk_level, risk_signal):
+            found = risky(parsed, slots, mentions, nearest)
             if found:
                 return Plan(found[0], _allowed(*found), None, similarity)
         ranked = position(question, parsed, slots, mentions)

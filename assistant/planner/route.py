@@ -15,7 +15,7 @@ from typing import Any
 
 from assistant.planner.entities import Mention
 from assistant.planner.extract import Slots
-from assistant.planner.parse import Parsed, fold
+from assistant.planner.parse import Parsed, fold, measure_phrases
 from metrics.semantic.vocabulary import REGISTRY
 
 KPI_MEASURES = (
@@ -419,6 +419,57 @@ def _signal_words(name: str) -> re.Pattern[str]:
 
 
 _NEVER = _signal_words("never_logged_in")
+_SIGNALS = {name: _signal_words(name) for name in REGISTRY.signals if name != "never_logged_in"}
+_LEVELS = {
+    level.name: re.compile(
+        r"\b(" + "|".join(re.escape(fold(w)) for w in (level.label, *level.synonyms)) + r")\b"
+    )
+    for level in REGISTRY.levels.values()
+}
+_RANKED = re.compile(r"\b(worst|best|highest|lowest|most|least|top|bottom|rank\w*)\b")
+_SUBJECTS = (
+    ("partner", re.compile(r"\bpartners?\b")),
+    ("project", re.compile(r"\b(projects?|onboardings?|rollouts?)\b")),
+)
+
+
+def risk_level(
+    parsed: Parsed, slots: Slots, mentions: list[Mention], nearest: str | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """ "Which projects are at high risk?", "how many are in the red?": the projects at
+    one risk level, by the level's words in the registry."""
+    for name, words in _LEVELS.items():
+        if words.search(parsed.text) and not parsed.measures:
+            return "get_risks", {"level": name, **_scope(slots, mentions)}
+    return None
+
+
+def risk_signal(
+    parsed: Parsed, slots: Slots, mentions: list[Mention], nearest: str | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """ "Where are visits getting shorter?", "partners that haven't been active": one risk
+    signal, named by its label or a synonym in the registry, for the kind of entity the
+    question is about. A measure that holds the signal's words ("overdue tasks" holds
+    "overdue") is a figure, not the signal."""
+    if _RANKED.search(parsed.text):
+        return None  # "which projects have the worst invite conversion": a ranking
+    measured = [
+        (m.start(), m.end())
+        for phrase in measure_phrases()
+        for m in re.finditer(rf"\b{re.escape(phrase)}\b", parsed.text)
+    ]
+    subject = next((kind for kind, noun in _SUBJECTS if noun.search(parsed.text)), None)
+    found = []
+    for name, words in _SIGNALS.items():
+        match = words.search(parsed.text)
+        if match is None or (subject and subject not in REGISTRY.signals[name].entities):
+            continue
+        if any(s <= match.start() and match.end() <= e for s, e in measured):
+            continue
+        found.append((match.end() - match.start(), name))
+    if not found:
+        return None
+    return "get_risks", {"signal": max(found)[1], **_scope(slots, mentions)}
 
 
 def never_logged_in(

@@ -33,6 +33,7 @@ from metrics.sections._risks_rules import (
     risk_level,
 )
 from metrics.sections._risks_signals import Builder
+from metrics.semantic.vocabulary import REGISTRY
 
 __all__ = [
     "SIGNALS",
@@ -44,7 +45,8 @@ __all__ = [
     "compute",
 ]
 
-RISK_LEVELS = ("high", "medium", "low")
+RISK_LEVELS = tuple(REGISTRY.levels)
+"""Most urgent first, as the registry declares them."""
 
 
 class ProjectHealth(BaseModel):

@@ -59,6 +59,13 @@ def markdown(registry: Registry = REGISTRY) -> str:
     lines += ["", "### Risk signals", "", "| signal | label | rule |", "| --- | --- | --- |"]
     for s in registry.signals.values():
         lines.append(f"| `{s.name}` | {s.label} | {_cell(s.rule)} |")
+    lines += ["", "### Project risk levels", "", "| level | label | when | also said as |",
+              "| --- | --- | --- | --- |"]  # fmt: skip
+    for level in registry.levels.values():
+        lines.append(
+            f"| `{level.name}` | {level.label} | {_cell(level.description)} "
+            f"| {', '.join(level.synonyms)} |"
+        )
     return "\n".join(lines)
 
 

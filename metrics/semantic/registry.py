@@ -136,6 +136,16 @@ class Signal:
 
 
 @dataclass(frozen=True)
+class RiskLevel:
+    """A project's risk level (``metrics.sections._risks_rules.risk_level`` sets it)."""
+
+    name: str
+    label: str
+    description: str
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Column:
     """A column of a metrics table (project table, user rows, leaderboard): its label and
     display format; ``sortable`` columns can be sorted by."""
@@ -148,6 +158,10 @@ class Column:
     sortable: bool = True
 
 
+Entry = Measure | Dimension | Filter | Range | Signal | RiskLevel | Column
+"""Anything the registry declares."""
+
+
 @dataclass
 class Registry:
     """Every declared word, by name; the single source the other layers derive from."""
@@ -157,11 +171,12 @@ class Registry:
     filters: dict[str, Filter] = field(default_factory=dict)
     ranges: dict[str, Range] = field(default_factory=dict)
     signals: dict[str, Signal] = field(default_factory=dict)
+    levels: dict[str, RiskLevel] = field(default_factory=dict)
     columns: dict[str, Column] = field(default_factory=dict)
     version: int = 0
     """Bumped on every change, so derived artefacts (tool schemas) know to rebuild."""
 
-    def add(self, *items: Measure | Dimension | Filter | Range | Signal | Column) -> None:
+    def add(self, *items: Entry) -> None:
         for item in items:
             book = self._book(item)
             if item.name in book:
@@ -169,15 +184,13 @@ class Registry:
             book[item.name] = item  # type: ignore[assignment]
         self.version += 1
 
-    def remove(self, *items: Measure | Dimension | Filter | Range | Signal | Column) -> None:
+    def remove(self, *items: Entry) -> None:
         for item in items:
             self._book(item).pop(item.name, None)
         self.version += 1
 
     @contextmanager
-    def extended(
-        self, *items: Measure | Dimension | Filter | Range | Signal | Column
-    ) -> Iterator[None]:
+    def extended(self, *items: Entry) -> Iterator[None]:
         """The registry with ``items`` added for the duration of a ``with`` block."""
         self.add(*items)
         try:
@@ -192,6 +205,7 @@ class Registry:
             Filter: self.filters,
             Range: self.ranges,
             Signal: self.signals,
+            RiskLevel: self.levels,
             Column: self.columns,
         }
         return books[type(item)]

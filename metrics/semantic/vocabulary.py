@@ -16,6 +16,7 @@ from metrics.semantic.registry import (
     Measure,
     Range,
     Registry,
+    RiskLevel,
     RowCount,
     SessionAggregate,
     Signal,
@@ -106,7 +107,15 @@ MEASURES = (
         "Distinct users with a session in the window.",
         "sessions",
         SessionAggregate("users"),
-        synonyms=("active users", "distinct users", "users", "people", "visitors"),
+        synonyms=(
+            "active users",
+            "distinct users",
+            "users",
+            "people",
+            "visitors",
+            "users active",
+            "people active",
+        ),
     ),
     Measure(
         "avg_session_seconds",
@@ -362,7 +371,15 @@ SIGNALS = (
         "Invited users who have not logged in yet.",
         "an invited user with no login event before as_of",
         ("user", "project", "partner"),
-        synonyms=("never logged in", "not logged in", "no login", "haven't logged in"),
+        synonyms=(
+            "never logged in",
+            "not logged in",
+            "no login",
+            "haven't logged in",
+            "never showed up",
+            "never turned up",
+            "never signed in",
+        ),
     ),
     Signal(
         "inactive_project",
@@ -378,7 +395,7 @@ SIGNALS = (
         "Projects where few invited users logged in.",
         "project with ≥ 3 invited users and logged_in ÷ invited < 50%",
         ("project",),
-        synonyms=("low conversion", "low adoption", "invite conversion"),
+        synonyms=("low conversion", "low adoption", "poor conversion", "low invite conversion"),
     ),
     Signal(
         "overdue_tasks",
@@ -403,7 +420,15 @@ SIGNALS = (
         "project or partner whose mean session duration in the last 14 days is under half "
         "that of the 14 days before (both periods with sessions)",
         ("project", "partner"),
-        synonyms=("shorter visits", "declining duration", "dropping engagement"),
+        synonyms=(
+            "shorter visits",
+            "declining duration",
+            "dropping engagement",
+            "shorter sessions",
+            "visits getting shorter",
+            "sessions getting shorter",
+            "shrinking visits",
+        ),
     ),
     Signal(
         "dormant_partner",
@@ -411,7 +436,14 @@ SIGNALS = (
         "Partners with no recent visits.",
         "partner account with no session in the 30 days before as_of",
         ("partner",),
-        synonyms=("dormant", "inactive partner", "sleeping partner"),
+        synonyms=(
+            "dormant",
+            "inactive partner",
+            "sleeping partner",
+            "not active",
+            "not been active",
+            "no recent visits",
+        ),
     ),
     Signal(
         "visits_without_actions",
@@ -419,7 +451,39 @@ SIGNALS = (
         "Visitors who look but do nothing.",
         "project or partner with sessions but no action events in the window",
         ("project", "partner"),
-        synonyms=("no actions", "passive visits", "browsing only"),
+        synonyms=(
+            "no actions",
+            "passive visits",
+            "browsing only",
+            "doing nothing",
+            "do nothing",
+            "not doing anything",
+            "without doing anything",
+            "without acting",
+        ),
+    ),
+)
+
+LEVELS = (
+    RiskLevel(
+        "high",
+        "High risk",
+        "on-time health off track, or an inactive project that also has overdue tasks or "
+        "low invite conversion",
+        ("high risk", "at high risk", "in the red", "critical"),
+    ),
+    RiskLevel(
+        "medium",
+        "Medium risk",
+        "on-time health at risk, or any of inactive project, overdue tasks, low invite "
+        "conversion, shorter visits",
+        ("medium risk", "moderate risk", "amber"),
+    ),
+    RiskLevel(
+        "low",
+        "Low risk",
+        "none of the above (minor signals may be present)",
+        ("low risk", "green"),
     ),
 )
 
@@ -462,7 +526,7 @@ COLUMNS = (
 
 def build() -> Registry:
     registry = Registry()
-    registry.add(*MEASURES, *DIMENSIONS, *FILTERS, *RANGES, *SIGNALS, *COLUMNS)
+    registry.add(*MEASURES, *DIMENSIONS, *FILTERS, *RANGES, *SIGNALS, *LEVELS, *COLUMNS)
     return registry
 
 
