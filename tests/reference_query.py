@@ -119,6 +119,7 @@ def ref_query(ref: Ref, scope: Scope, measures: list[str], by: tuple[str, ...]) 
                     task_is_open(sc, tk) and not tk["assignee_user_id"]
                 ),
                 "tasks_overdue": task_is_overdue,
+                "tasks_open": task_is_open,
             }[measure]
             for task in ref.tasks:
                 if ref.project_in_scope(scope, task["project_id"]) and test(scope, task):

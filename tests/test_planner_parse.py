@@ -182,3 +182,17 @@ def test_questions_that_only_sound_like_requests(question: str) -> None:
 def test_people_are_the_unit_of_a_measure_that_counts_them(question: str, measures: list) -> None:
     """ "People … logged in" asks for one figure: the people who logged in."""
     assert parse(question).measures == measures
+
+
+def test_a_value_of_a_dimension_is_a_figure_even_near_a_list_of_people() -> None:
+    """The nearest example is a hint: "logins on the partner portal" is a figure even
+    when the closest example lists partner users who never logged in."""
+    from assistant.planner.route import dimension_value
+
+    def route(question: str) -> str | None:
+        found = dimension_value(parse(question), extract(question, TODAY), [],
+                                "find_never_logged_in")  # fmt: skip
+        return found[0] if found else None
+
+    assert route("how many logins were there on the partner portal this week") == "query_metrics"
+    assert route("which partner portal users never logged in") is None

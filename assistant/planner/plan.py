@@ -56,7 +56,9 @@ from assistant.planner.route import (
     projects_in_status,
     risk_level,
     risk_signal,
+    scope_of,
 )
+from metrics.sections.summary import SummaryResult
 from metrics.semantic.vocabulary import REGISTRY
 from tools.args import argument_names
 from tools.catalog import SPECS
@@ -373,6 +375,12 @@ class Planner:
                 others = [m for m in others if REGISTRY.measures[m].temporal != "state"]
             if others:
                 args = {"measures": others, **slots.window, **entity_filters(mentions)}
+                return Plan("query_metrics", _allowed("query_metrics", args), None, similarity)
+        if tool == "get_summary":
+            # "how many tasks are open on Evergreen?": a measure the summary doesn't carry
+            others = [m for m in read.measures if m not in SummaryResult.model_fields]
+            if others:
+                args = {"measures": others, **scope_of(slots, mentions)}
                 return Plan("query_metrics", _allowed("query_metrics", args), None, similarity)
         if tool == "get_trends" and slots.compared:
             # "Did logins go up compared to last month?" asks for the change between two

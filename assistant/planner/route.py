@@ -78,7 +78,7 @@ def entity_filters(mentions: list[Mention]) -> dict[str, list[str] | str]:
     return {k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in out.items()}
 
 
-def _scope(slots: Slots, mentions: list[Mention] | None = None) -> dict[str, Any]:
+def scope_of(slots: Slots, mentions: list[Mention] | None = None) -> dict[str, Any]:
     """The question's window and filters (and, given ``mentions``, its named entities) as
     tool arguments."""
     return {**slots.window, **_filters(slots), **entity_filters(mentions or [])}
@@ -138,7 +138,7 @@ def grouped_query(
     args: dict[str, Any] = {
         "measures": parsed.measures,
         "by": by,
-        **_scope(slots, mentions),
+        **scope_of(slots, mentions),
     }
     if parsed.where:
         args["where"] = [{"measure": c.measure, "op": c.op, "value": c.value} for c in parsed.where]
@@ -168,9 +168,17 @@ def filtered_value(
     reseller partners take?" is no partner risk): the general query, no grouping."""
     if not parsed.measures or parsed.by or parsed.where or nearest in _FIGURE_TOOLS:
         return None
-    if not _VALUE.search(parsed.text):
+    if not (_VALUE.search(parsed.text) or _leads_with_a_measure(parsed, slots)):
         return None
-    return "query_metrics", {"measures": parsed.measures, **_scope(slots, mentions)}
+    return "query_metrics", {"measures": parsed.measures, **scope_of(slots, mentions)}
+
+
+def _leads_with_a_measure(parsed: Parsed, slots: Slots) -> bool:
+    """ "Overdue tasks on Priya's projects": written as a heading, a measure first and then
+    its scope, with nothing that asks for rows (which, list, top, rank): the total."""
+    if parsed.rows_of or slots.descending is not None or slots.limit or _RANKED.search(parsed.text):
+        return False
+    return any(re.match(rf"{re.escape(phrase)}\b", parsed.text) for phrase in measure_phrases())
 
 
 def compared(parsed: Parsed, slots: Slots, mentions: list[Mention]) -> list[tuple[str, dict]]:
@@ -212,13 +220,16 @@ def position(
         "by": [_ENTITY_DIMENSION[entity.kind]],
         "sort": measure,
         "descending": slots.descending if slots.descending is not None else True,
-        **_scope(slots),
+        **scope_of(slots),
     }
     return "query_metrics", args, focus
 
 
 _SHARE = re.compile(r"\b(share|portion|percent|percentage|proportion|fraction|ratio|%)")
 _NOT_FOR_VALUES = ("find_never_logged_in", "find_inactive_users")
+_PEOPLE_LIST = re.compile(
+    r"\b(never|not|no|haven'?t|hasn'?t|didn'?t|inactive|quiet|who|which (?:users?|people))\b"
+)
 
 
 def dimension_value(
@@ -227,8 +238,10 @@ def dimension_value(
     """A figure for one value of a dimension no filter has ("sessions on mobile", "logins by
     viewers", "page views from partner users"): the query grouped by that dimension, the
     answer led by the value's row. Returns (tool, arguments, focus)."""
-    if not parsed.values or not parsed.measures or nearest in _NOT_FOR_VALUES:
+    if not parsed.values or not parsed.measures:
         return None
+    if nearest in _NOT_FOR_VALUES and _PEOPLE_LIST.search(parsed.text):
+        return None  # "partner users who never logged in": the people, not a figure
     if _SHARE.search(parsed.text):  # "what share of visits are on mobile": a ratio
         return None
     (dimension, value), *_ = parsed.values.items()
@@ -236,7 +249,7 @@ def dimension_value(
     args = {
         "measures": parsed.measures,
         "by": [dimension, *(d for d in parsed.by if d != dimension)],
-        **_scope(slots, mentions),
+        **scope_of(slots, mentions),
     }
     return "query_metrics", args, focus
 
@@ -253,7 +266,7 @@ def by_time(
     args = {
         "measures": parsed.measures,
         "by": parsed.by,
-        **_scope(slots, mentions),
+        **scope_of(slots, mentions),
     }
     return "query_metrics", args
 
@@ -280,7 +293,7 @@ def partners_by_measure(
     args: dict[str, Any] = {
         "sort": column,
         "descending": slots.descending if slots.descending is not None else True,
-        **_scope(slots),
+        **scope_of(slots),
     }
     if slots.limit:
         args["limit"] = slots.limit
@@ -387,7 +400,7 @@ def leading_partners(
         re.search(r"\bpartners?\b", parsed.text) and _LEADING.search(parsed.text)
     ):
         return None
-    args: dict[str, Any] = _scope(slots)
+    args: dict[str, Any] = scope_of(slots)
     if slots.limit:
         args["limit"] = slots.limit
     return "get_leaderboard", args
@@ -409,7 +422,7 @@ def feature_use(
         return None
     if nearest in ("get_top_content",) and not re.search(r"\b(users?|people|who)\b", parsed.text):
         return None
-    return "get_adoption", _scope(slots, mentions), "features"
+    return "get_adoption", scope_of(slots, mentions), "features"
 
 
 def _signal_words(name: str) -> re.Pattern[str]:
@@ -440,7 +453,7 @@ def risk_level(
     one risk level, by the level's words in the registry."""
     for name, words in _LEVELS.items():
         if words.search(parsed.text) and not parsed.measures:
-            return "get_risks", {"level": name, **_scope(slots, mentions)}
+            return "get_risks", {"level": name, **scope_of(slots, mentions)}
     return None
 
 
@@ -469,7 +482,7 @@ def risk_signal(
         found.append((match.end() - match.start(), name))
     if not found:
         return None
-    return "get_risks", {"signal": max(found)[1], **_scope(slots, mentions)}
+    return "get_risks", {"signal": max(found)[1], **scope_of(slots, mentions)}
 
 
 def never_logged_in(
@@ -519,7 +532,7 @@ def adoption(
         return None
     for pattern, focus in _ADOPTION_FOCUS:
         if pattern.search(parsed.text):
-            args = _scope(slots, mentions)
+            args = scope_of(slots, mentions)
             for name in ("portal_cost", "cost_per_ticket", "gain"):
                 if getattr(slots, name):
                     args[name] = getattr(slots, name)
@@ -537,5 +550,5 @@ def count_of_rows(
     filters = entity_filters(mentions)
     if not filters and not slots.status and not slots.partner_type:
         return None
-    args = {"measures": ["sessions"], "by": [parsed.rows_of], **_scope(slots, mentions)}
+    args = {"measures": ["sessions"], "by": [parsed.rows_of], **scope_of(slots, mentions)}
     return "query_metrics", args

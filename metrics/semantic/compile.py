@@ -355,6 +355,7 @@ def _open_tasks(scope: Scope, measures: list[Measure]) -> list[Part]:
         project_condition(scope, table.c.project_id),
     )
     states = {
+        "open": task_open(scope),
         "assigned": table.c.assignee_user_id.is_not(None),
         "unassigned": and_(task_open(scope), table.c.assignee_user_id.is_(None)),
         "overdue": task_overdue(scope),

@@ -67,7 +67,7 @@ class TaskState:
     """Tasks at the window's end: ``assigned`` (created, with an assignee), ``unassigned``
     (open, without one) or ``overdue`` (open, assigned, due before the end's date)."""
 
-    state: Literal["assigned", "unassigned", "overdue"]
+    state: Literal["open", "assigned", "unassigned", "overdue"]
 
 
 Recipe = EventCount | SessionAggregate | RowCount | InvitedUsers | TaskState
