@@ -126,6 +126,18 @@ def window(envelope: dict[str, Any]) -> str:
     return f"{name} ({dates})" if name else dates
 
 
+_YES_NO = re.compile(
+    r"^(?:so |and |ok |okay |tell me )?(?:are|is|was|were|did|do|does|have|has|had|can|will|"
+    r"would|should|am)\b",
+    re.IGNORECASE,
+)
+
+
+def yes_no(question: str) -> bool:
+    """Is ``question`` asked for a yes or a no ("are we beating the benchmark?")?"""
+    return bool(_YES_NO.match(question.strip()))
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -138,7 +150,7 @@ def environment() -> Environment:
     )
     env.filters.update(
         num=num, pct=pct, change=change, secs=secs, day=day, month=month, q=q, field=field,
-        plural=plural, bucket=bucket, label=REGISTRY.label,
+        plural=plural, bucket=bucket, label=REGISTRY.label, yes_no=yes_no,
     )  # fmt: skip
     env.globals.update(window=window, filter_names=list(REGISTRY.filters), label=REGISTRY.label)
     return env

@@ -20,7 +20,7 @@ from threading import Lock
 import yaml
 from sqlalchemy import Connection, Engine, select
 
-from assistant.planner.parse import fold, measure_phrases, strip_accents
+from assistant.planner.parse import OUT_OF_SCOPE_TERMS, fold, measure_phrases, strip_accents
 from assistant.vectorstore import EntityName
 from metrics.models import Account, Project, TeamMember, User
 from metrics.semantic.vocabulary import REGISTRY
@@ -302,6 +302,8 @@ class EntityIndex:
             word = match.group(0)
             if len(word) < 4 or word in known or word in names:
                 return word
+            if OUT_OF_SCOPE_TERMS.fullmatch(word):
+                return word  # "contract" is no misspelt "contacts": it is out of scope
             if any(word.endswith(end) and word[: -len(end)] in known for end in _ENDINGS):
                 return word  # an inflection of a known word ("closed", "logging")
             if difflib.get_close_matches(word, names, n=1, cutoff=FUZZY):

@@ -47,6 +47,16 @@ _OPS = (
 )
 
 
+OUT_OF_SCOPE_TERMS = re.compile(
+    r"\b(nps|net promoter|csat|satisf\w*|revenue|arr|mrr|bookings|profits?|"
+    r"margins?|deals?|pipeline|quotas?|salar(?:y|ies)|stock price|invoices?|billing|"
+    r"contracts?|renew\w*|payments?|credit cards?|phone numbers?|home address(?:es)?|weather|"
+    r"headcount|employees|staff size|linkedin|twitter|facebook|social media|probability|"
+    r"likelihood|chances? (?:that|of)|sentiment|mood|star ratings?|reviews)\b"
+)
+"""What the portal data holds nothing about, whoever it is asked for."""
+
+
 def strip_accents(text: str) -> str:
     """``text`` without accents, case kept ("Zoë" → "Zoe")."""
     decomposed = unicodedata.normalize("NFKD", text)

@@ -679,10 +679,23 @@ def _unknown_name(question: str) -> str | None:
     return " ".join(words)
 
 
+_SUFFIXES = frozenset(
+    {"group", "inc", "ltd", "llc", "co", "corp", "corporation", "company", "holdings", "plc",
+     "gmbh", "ag", "sa", "bv", "limited"}
+)  # fmt: skip
+"""Words a company's name is said without ("Café Mañana" for Café Mañana Group)."""
+
+
 def _covered(name: str, mentions: list[Mention]) -> bool:
-    """Is every word of ``name`` part of a full mention (a name we know)?"""
+    """Is every word of ``name`` part of a mention of a name we know, whole or short of
+    its legal or group suffix only?"""
     words = set(_words(name)) - {"of", "the", "and", "for", "at", "in", "on", "a", "an"}
-    known = {w for m in mentions if m.full for w in m.text.split()}
+    known = {
+        w
+        for m in mentions
+        if m.full or set(_words(m.name)[len(m.text.split()) :]) <= _SUFFIXES
+        for w in m.text.split()
+    }
     return words <= known
 
 

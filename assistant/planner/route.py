@@ -15,7 +15,7 @@ from typing import Any
 
 from assistant.planner.entities import Mention
 from assistant.planner.extract import Slots
-from assistant.planner.parse import Parsed, fold, measure_phrases
+from assistant.planner.parse import OUT_OF_SCOPE_TERMS, Parsed, fold, measure_phrases
 from metrics.semantic.vocabulary import REGISTRY
 
 KPI_MEASURES = (
@@ -29,14 +29,6 @@ _ENTITY_FILTER = {"project": "project", "account": "account", "partner": "accoun
 _ENTITY_DIMENSION = {"project": "project", "account": "account", "partner": "account",
                      "member": "owner"}  # fmt: skip
 
-_OUT_OF_SCOPE_TERMS = re.compile(
-    r"\b(nps|net promoter|csat|satisf\w*|revenue|arr|mrr|bookings|profits?|"
-    r"margins?|deals?|pipeline|quotas?|salar(?:y|ies)|stock price|invoices?|billing|"
-    r"contracts?|renew\w*|payments?|credit cards?|phone numbers?|home address(?:es)?|weather|"
-    r"headcount|employees|staff size|linkedin|twitter|facebook|social media|probability|"
-    r"likelihood|chances? (?:that|of)|sentiment|mood|star ratings?|reviews)\b"
-)
-"""What the portal data holds nothing about, whoever it is asked for."""
 _ACTION = re.compile(
     r"^(?:(?:please|pls|kindly|ok|okay|now|hey)[,\s]+)*"
     r"(?:(?:can|could|would|will) you(?: please)?\s+|go ahead and\s+|i (?:want|need) you to\s+|"
@@ -57,9 +49,7 @@ def out_of_scope(question: str, without_names: str | None = None) -> str | None:
     action = _ACTION.search(fold(question))
     if action:
         return action.group(1)
-    term = _OUT_OF_SCOPE_TERMS.search(
-        fold(without_names if without_names is not None else question)
-    )
+    term = OUT_OF_SCOPE_TERMS.search(fold(without_names if without_names is not None else question))
     return term.group(1) if term else None
 
 
@@ -439,6 +429,7 @@ _LEVELS = {
     )
     for level in REGISTRY.levels.values()
 }
+_NEGATION = re.compile(r"\b(?:have|has|had|did|do|does|were|was|are|is)(?:n'?t| not)\b")
 _RANKED = re.compile(r"\b(worst|best|highest|lowest|most|least|top|bottom|rank\w*)\b")
 _SUBJECTS = (
     ("partner", re.compile(r"\bpartners?\b")),
@@ -466,15 +457,16 @@ def risk_signal(
     "overdue") is a figure, not the signal."""
     if _RANKED.search(parsed.text):
         return None  # "which projects have the worst invite conversion": a ranking
+    text = _NEGATION.sub("not", parsed.text)  # "haven't been active" → "not been active"
     measured = [
         (m.start(), m.end())
         for phrase in measure_phrases()
-        for m in re.finditer(rf"\b{re.escape(phrase)}\b", parsed.text)
+        for m in re.finditer(rf"\b{re.escape(phrase)}\b", text)
     ]
-    subject = next((kind for kind, noun in _SUBJECTS if noun.search(parsed.text)), None)
+    subject = next((kind for kind, noun in _SUBJECTS if noun.search(text)), None)
     found = []
     for name, words in _SIGNALS.items():
-        match = words.search(parsed.text)
+        match = words.search(text)
         if match is None or (subject and subject not in REGISTRY.signals[name].entities):
             continue
         if any(s <= match.start() and match.end() <= e for s, e in measured):
