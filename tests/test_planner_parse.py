@@ -196,3 +196,17 @@ def test_a_value_of_a_dimension_is_a_figure_even_near_a_list_of_people() -> None
 
     assert route("how many logins were there on the partner portal this week") == "query_metrics"
     assert route("which partner portal users never logged in") is None
+
+
+@pytest.mark.parametrize(
+    ("question", "rows", "values"),
+    [
+        ("projects on the Migration playbook with overdue tasks", "project", {}),
+        ("accounts in Priya's book with more than 3 overdue tasks", "account", {}),
+        ("how many actions did admins take last week?", None, {"role": "admin"}),
+        ("which members of the team have the most accounts", None, {}),
+    ],
+)
+def test_rows_and_roles_in_other_orders(question: str, rows: str | None, values: dict) -> None:
+    parsed = parse(question, {"role": ("admin", "viewer", "member")})
+    assert (parsed.rows_of, parsed.values) == (rows, values)

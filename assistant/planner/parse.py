@@ -168,9 +168,12 @@ _TEAM = re.compile(
     r"|\bwhose (?:accounts|projects|customers|clients|book|portfolio)\b"
 )
 _LEADING_NOUN = re.compile(
-    r"^(?:and |so |ok )?(?:the |our |all )?(\w+)\s+(?:with|where|whose|that|having)\b"
+    r"^(?:and |so |ok )?(?:the |our |all )?(\w+)"
+    r"(?:\s+(?:on|in|of|for|from|under|at|owned by)\s+(?:[\w'.-]+\s+){0,3}?[\w'.-]+)?"
+    r"\s+(?:with|where|whose|that|having)\b"
 )
-"""A list written as its rows: "accounts with more than 2 overdue tasks"."""
+"""A list written as its rows: "accounts with more than 2 overdue tasks", "projects on the
+Migration playbook with unassigned tasks"."""
 """The team's members are the owners."""
 _VERBS = {
     "logins": r"logged in|log in|logs in|signed in|sign in|signs in|logged on",
@@ -208,11 +211,21 @@ def _dimension_values(
             rf"|\b(?P<b>{words})s?\s+(?:users?|portal|portals|role|roles|devices?|people|side|"
             rf"accounts?|visitors?|traffic|activity)\b"
             rf"|\b(?P<c>{words})s?(?=\s+(?:{measures}))"
+            # a role in the plural is people of that role ("how many actions did admins
+            # take"), except a team's members
+            + (
+                rf"|(?<!team )\b(?P<d>{words})s\b(?!\s+of\s+(?:the|our|my)\s+team)"
+                if name == "role"
+                else ""
+            )
         )
         for match in pattern.finditer(q):
-            value = match["a"] or match["b"] or match["c"]
+            plural = match.groupdict().get("d")
+            value = match["a"] or match["b"] or match["c"] or plural
             original = next(v for v in values if fold(v) == value)
             end = match.end("c") if match["c"] else match.end()
+            if plural:
+                end = match.end("d") + 1
             out.append((name, original, match.start(), end))
     return out
 

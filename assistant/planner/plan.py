@@ -392,6 +392,13 @@ class Planner:
             # "avg session duration for Q1?" names a period: the figure, not the definition
             args = {**slots.window, **entity_filters(mentions)}
             return Plan("get_kpis", _allowed("get_kpis", args), kpi_measures[0], similarity)
+        named = [m for m in mentions if m.kind in ("project", "account", "partner", "user")]
+        if best.tool == "define_metric" and named and not _DEFINITION.search(lower):
+            # "what's the invite conversion at Kestrel Farms?": its figure, not the word
+            args, _missing = _profile_args({"kind": named[0].kind}, named, slots)
+            if slots.range:
+                args["range"] = slots.range
+            return Plan("get_profile", _allowed("get_profile", args), focus, similarity)
         if best.tool == "define_metric":
             return Plan("define_metric", {"term": define_term(question)}, focus, similarity)
         if best.tool == "get_profile":
