@@ -16,12 +16,10 @@ from typing import Any
 from assistant.planner.entities import Mention
 from assistant.planner.extract import Slots
 from assistant.planner.parse import OUT_OF_SCOPE_TERMS, Parsed, fold, measure_phrases
+from metrics.sections.kpis import KpiValues
 from metrics.semantic.vocabulary import REGISTRY
 
-KPI_MEASURES = (
-    "logins", "sessions", "invites_sent", "tasks_completed", "unique_users", "page_views",
-    "actions", "avg_session_seconds",
-)  # fmt: skip
+KPI_MEASURES = tuple(KpiValues.model_fields)
 """The measures the KPI cards (``get_kpis``) carry: what a comparison of periods reports."""
 
 _ENTITY_FILTER = {"project": "project", "account": "account", "partner": "account",
