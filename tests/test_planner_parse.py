@@ -210,3 +210,17 @@ def test_a_value_of_a_dimension_is_a_figure_even_near_a_list_of_people() -> None
 def test_rows_and_roles_in_other_orders(question: str, rows: str | None, values: dict) -> None:
     parsed = parse(question, {"role": ("admin", "viewer", "member")})
     assert (parsed.rows_of, parsed.values) == (rows, values)
+
+
+def test_a_sibling_project_is_named_by_its_phase_alone() -> None:
+    index = EntityIndex(
+        [("account", "a1", "Kestrel Farms"),
+         ("project", "p1", "Kestrel Farms — Support desk rollout"),
+         ("project", "p2", "Kestrel Farms — Reporting workspace"),
+         ("project", "p3", "Kestrel Farms — Regional rollout (EMEA)")]
+    )  # fmt: skip
+    before = "Kestrel Farms — Support desk rollout"
+    found = index.sibling("and the reporting workspace one?", before)
+    assert found is not None and found.id == "p2"
+    assert index.sibling("and the rollout?", before) is None  # one word of two: no guess
+    assert index.sibling("and last month?", before) is None

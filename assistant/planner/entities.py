@@ -259,6 +259,26 @@ class EntityIndex:
         _, _, entity_id, name = scored[0]
         return Mention("project", entity_id, name, mention.text, True, mention.start, mention.end)
 
+    def sibling(self, question: str, project: str) -> Mention | None:
+        """Another project of ``project``'s account named by its phase alone ("and the
+        reporting workspace one?" after a question about its support desk rollout)."""
+        if " — " not in project:
+            return None
+        account = project.split(" — ", 1)[0]
+        words = set(_words(question))
+        scored = sorted(
+            ((len(phase & words), len(phase), entity_id, name)
+             for phase, entity_id, name in self._phases.get(fold(account), ())
+             if name != project),
+            reverse=True,
+        )  # fmt: skip
+        if not scored or scored[0][0] == 0 or scored[0][0] < scored[0][1] / 2:
+            return None  # no phase named, or too few of its words
+        if len(scored) > 1 and scored[1][0] == scored[0][0]:
+            return None  # two phases named alike: not a guess
+        _, _, entity_id, name = scored[0]
+        return Mention("project", entity_id, name, name, True, 0, 0)
+
     def _misspelt(
         self, words: list[str], matched: set[int]
     ) -> list[tuple[int, int, bool, Mention]]:

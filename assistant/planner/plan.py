@@ -482,6 +482,17 @@ class Planner:
                     args = {"kind": kind, "name": row[key]}
                     return Plan("get_profile", args, None, similarity, follow_up=True)
         named = [m for m in mentions if m.kind in ("project", "account", "partner", "user")]
+        if not named:  # "and the reporting workspace one?": the same account's other project
+            before = previous.args.get("project") or (
+                previous.args.get("name") if previous.args.get("kind") == "project" else None
+            )
+            sibling = (
+                self.entities.get(self.workspace_id).sibling(question, before)
+                if isinstance(before, str)
+                else None
+            )
+            if sibling is not None:
+                mentions = named = [*mentions, sibling]
         if previous.focus and previous.focus.startswith("rank:") and named:
             # "and Northwind Networks?" after "where does Sable Services rank?"
             return Plan(previous.tool, dict(previous.args), f"rank:{named[0].name}", similarity,
