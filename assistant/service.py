@@ -348,6 +348,13 @@ class Assistant:
             answer = _fallback(question, envelopes, error)
             report = check(answer, envelopes, question)
             grounding["fallback"] = True
+        elif not report.grounded and not offline and settings.tool_calling == "planner":
+            # The planner chose the calls: its templated answer is the one to fall back
+            # on, at once (a retry would cost a small model another minute).
+            grounding["first_attempt"] = report.ungrounded
+            answer = _fallback(question, envelopes, None, _focus(run, question))
+            report = check(answer, envelopes, question)
+            grounding["replaced"] = True
         elif not report.grounded and not offline:
             grounding["first_attempt"] = report.ungrounded
             feedback = render("grounding_feedback.j2", ungrounded=report.ungrounded)

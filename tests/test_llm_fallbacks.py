@@ -196,6 +196,19 @@ def test_a_reworded_answer_with_the_headline_is_kept(planner_setup) -> None:
     assert "incomplete" not in result.grounding and result.grounded
 
 
+def test_with_planner_tool_calling_invented_numbers_get_the_template_at_once(
+    planner_setup,
+) -> None:
+    """The planner chose the calls, so its templated answer replaces an ungrounded one
+    without a second request to the model (one model request in all)."""
+    assistant, ws, stub = planner_setup
+    stub.enqueue(step(answer="There were 42 logins."))
+    result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
+    assert result.grounding["replaced"] and result.grounding["first_attempt"] == ["42"]
+    assert result.answer.startswith("Logins, last 7 days") and result.grounded
+    assert len(stub.requests) == 1
+
+
 def test_a_model_that_stops_answering_mid_question_keeps_the_question(setup) -> None:
     """The stub's script runs out after the tool call: HTTP 500 on the next request."""
     assistant, ws, stub = setup
