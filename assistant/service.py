@@ -372,6 +372,13 @@ class Assistant:
                 answer = _fallback(question, envelopes, None)
                 report = check(answer, envelopes, question)
                 grounding["replaced"] = True
+        planned = settings.tool_calling == "planner"
+        if planned and error is None and envelopes and not _good(envelopes):
+            # "no account called 'Acme'; did you mean …": the planner's own reply says it
+            # best (a model's rewording lost the suggestion or the refusal)
+            answer = "\n\n".join(compose(e, question) for e in envelopes)
+            report = check(answer, envelopes, question)
+            grounding["replaced"] = True
         if not offline and error is None and not grounding.get("replaced"):
             focus = _focus(run, question)
             reference = _fallback(question, envelopes, None, focus) if _good(envelopes) else ""

@@ -168,5 +168,6 @@ def parse_fail_under(text: str) -> dict[str, float]:
 
 def _append(path: Path | None, record: dict[str, object]) -> None:
     if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")

@@ -209,6 +209,19 @@ def test_with_planner_tool_calling_invented_numbers_get_the_template_at_once(
     assert len(stub.requests) == 1
 
 
+def test_with_planner_tool_calling_a_name_nobody_has_keeps_the_planners_reply(
+    planner_setup,
+) -> None:
+    """The lookup found no such account: the planner's reply says so and suggests names;
+    a model's "Globex does not exist." would lose that, so the reply stands."""
+    assistant, ws, stub = planner_setup
+    stub.enqueue(step(answer="Globex Holdings does not exist."))
+    result = assistant.ask(ws, "default", "how is Globex Holdings doing?", as_of=AS_OF)
+    assert [c["name"] for c in result.tool_calls] == ["get_profile"]
+    assert "no account called 'Globex Holdings'" in result.answer
+    assert result.grounding["replaced"]
+
+
 def test_a_model_that_stops_answering_mid_question_keeps_the_question(setup) -> None:
     """The stub's script runs out after the tool call: HTTP 500 on the next request."""
     assistant, ws, stub = setup
