@@ -138,6 +138,15 @@ def yes_no(question: str) -> bool:
     return bool(_YES_NO.match(question.strip()))
 
 
+def period(envelope: dict[str, Any], measures: list[str]) -> str:
+    """The window of a query's figures — or, when every measure is a state (open tasks,
+    invited users), the day they hold at ("as of 22 Nov 2026")."""
+    states = [REGISTRY.measures[m].temporal == "state" for m in measures if m in REGISTRY.measures]
+    if states and all(states):
+        return f"as of {day((envelope.get('window') or {}).get('last_day'))}"
+    return window(envelope)
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -152,7 +161,9 @@ def environment() -> Environment:
         num=num, pct=pct, change=change, secs=secs, day=day, month=month, q=q, field=field,
         plural=plural, bucket=bucket, label=REGISTRY.label, yes_no=yes_no,
     )  # fmt: skip
-    env.globals.update(window=window, filter_names=list(REGISTRY.filters), label=REGISTRY.label)
+    env.globals.update(
+        window=window, period=period, filter_names=list(REGISTRY.filters), label=REGISTRY.label
+    )
     return env
 
 

@@ -1,4 +1,4 @@
-"""A question asked for a yes or a no is answered with one, when the data carries it."""
+"""Answers say what the question asked in the way it asked: a yes or a no, a day for a state."""
 
 from __future__ import annotations
 
@@ -40,3 +40,17 @@ def test_the_activation_benchmark_is_answered_yes_or_no() -> None:
     assert above.startswith("Yes — activation is 70.0%")
     plain = compose(_adoption(0.7, True), "what's our activation?", "activation")
     assert plain.startswith("Activation: of 10 users")
+
+
+def test_a_state_measure_is_given_as_of_a_day_not_for_a_window() -> None:
+    """Open tasks hold at the window's end: "as of", not "last 30 days"."""
+    window = {"from": "2026-10-24", "to": "2026-11-22", "last_day": "2026-11-22",
+              "range": "last_30_days"}  # fmt: skip
+
+    def envelope(measure: str) -> dict:
+        return {"tool": "query_metrics", "arguments": {}, "window": window, "filters": {},
+                "data": {"measures": [measure], "by": [], "rows": [], "where": [],
+                         "totals": {measure: 27}}}  # fmt: skip
+
+    assert compose(envelope("tasks_open")).startswith("Open tasks, as of 22 Nov 2026: **27**")
+    assert compose(envelope("logins")).startswith("Logins, last 30 days (24 Oct 2026")
