@@ -126,8 +126,12 @@ def test_a_filter_changes_the_numbers_and_the_url(page: Any, server: Any, api: A
     assert kpi_values(page) == {k: as_shown(narrowed[k]) for k in KPI_KEYS}
     query = parse_qs(urlparse(page.url).query)
     assert query["owner"] == [owner] and query["as_of"] == [AS_OF]
-    page.wait_for_selector("#projects tbody tr")
     projects = api("projects", owner=owner)["projects"]
+    # the KPI cards and the project table are fetched apart: wait for the table's rows to
+    # be the owner's (the everyone-rows are still there for a moment after the cards)
+    page.wait_for_function(
+        "n => document.querySelectorAll('#projects tbody tr').length === n", arg=len(projects)
+    )
     assert page.locator("#projects tbody tr").count() == len(projects)
 
     page.select_option("#f-range", "last_7_days")
