@@ -23,9 +23,9 @@ planner would.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from assistant.grounding import Stated, stated_numbers
+from assistant.planner.parse import fold
 
 NAMES = 5
 """List items whose names a model's answer must keep."""
@@ -74,6 +74,5 @@ def _stated(figure: Stated, answer: str) -> bool:
 
 
 def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(re.sub(r"[^\w]+", " ", plain).split())
+    """Folded (:func:`~assistant.planner.parse.fold`) with punctuation read as spaces."""
+    return " ".join(re.sub(r"[^\w]+", " ", fold(text)).split())

@@ -344,15 +344,17 @@ class Assistant:
         grounding: dict[str, Any] = {"checked": True}
         report = check(answer, envelopes, question)
         offline = settings.provider == "offline"
+        planned = not offline and settings.tool_calling == "planner"  # the planner's calls
+        focus = None if offline else _focus(run, question)  # what a model's answer must lead with
         if error is not None or not answer.strip():
             answer = _fallback(question, envelopes, error)
             report = check(answer, envelopes, question)
             grounding["fallback"] = True
-        elif not report.grounded and not offline and settings.tool_calling == "planner":
+        elif not report.grounded and planned:
             # The planner chose the calls: its templated answer is the one to fall back
             # on, at once (a retry would cost a small model another minute).
             grounding["first_attempt"] = report.ungrounded
-            answer = _fallback(question, envelopes, None, _focus(run, question))
+            answer = _fallback(question, envelopes, None, focus)
             report = check(answer, envelopes, question)
             grounding["replaced"] = True
         elif not report.grounded and not offline:
@@ -372,7 +374,6 @@ class Assistant:
                 answer = _fallback(question, envelopes, None)
                 report = check(answer, envelopes, question)
                 grounding["replaced"] = True
-        planned = settings.tool_calling == "planner"
         if planned and error is None and envelopes and not _good(envelopes):
             # "no account called 'Acme'; did you mean …": the planner's own reply says it
             # best (a model's rewording lost the suggestion or the refusal)
@@ -380,7 +381,6 @@ class Assistant:
             report = check(answer, envelopes, question)
             grounding["replaced"] = True
         if not offline and error is None and not grounding.get("replaced"):
-            focus = _focus(run, question)
             reference = _fallback(question, envelopes, None, focus) if _good(envelopes) else ""
             missing = missing_from(answer, reference, question)
             if missing:  # a model may reword the answer, never make it say less

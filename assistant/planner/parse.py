@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -97,6 +98,16 @@ def _vocabulary(version: int) -> tuple[dict[str, str], re.Pattern[str], dict[str
             for variant in _variants(phrase):
                 dimensions.setdefault(variant, name)
     return measures, _alternation(measures), dimensions
+
+
+def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
+    """Any of ``phrases`` (folded) as whole words, the longest tried first."""
+    return _alternation(dict.fromkeys(fold(p) for p in phrases))
+
+
+def measure_pattern() -> re.Pattern[str]:
+    """Any way the registry lets a measure be written, as whole words, longest first."""
+    return _vocabulary(REGISTRY.version)[1]
 
 
 def measure_phrases() -> dict[str, str]:

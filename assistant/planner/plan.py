@@ -219,15 +219,17 @@ def _apply_slots(tool: str, args: dict[str, Any], slots: Slots, mentions: list[M
 def _profile_args(
     args: dict[str, Any], mentions: list[Mention], slots: Slots
 ) -> tuple[dict[str, Any], str | None]:
-    """``get_profile`` needs a name: from a mention or quotes, else ask for one."""
+    """``get_profile`` needs a name: from a mention or quotes, else ask for one. The
+    question's named range ("last month") is the profile's window."""
     wanted = args.get("kind", "project")
     kinds = {"project": "project", "account": "account", "partner": "partner", "user": "user"}
+    period = {"range": slots.range} if slots.range else {}
     ranked = sorted(mentions, key=lambda m: (kinds.get(m.kind) != wanted, not m.full))
     for mention in ranked:
         if mention.kind in kinds:
-            return {**args, "kind": kinds[mention.kind], "name": mention.name}, None
+            return {**args, "kind": kinds[mention.kind], "name": mention.name, **period}, None
     if slots.quoted:
-        return {**args, "name": slots.quoted[0]}, None
+        return {**args, "name": slots.quoted[0], **period}, None
     return args, wanted
 
 
@@ -326,15 +328,11 @@ class Planner:
         ]
         if people and (best is None or best.tool != "get_profile"):
             # No tool but the profile takes a user: "when did Jane Roe last log in?".
-            args = {"kind": "user", "name": people[0].name}
-            if slots.range:  # "how often did Jane Roe log in last month?"
-                args["range"] = slots.range
+            args, _missing = _profile_args({"kind": "user"}, people, slots)
             return Plan("get_profile", args, None, similarity)
         if named and (best is None or best.tool == NO_TOOL or similarity < MIN_SIMILARITY):
             # "How is Northwind doing?": a known name and no clearer intent → its profile.
             args, _missing = _profile_args({"kind": named[0].kind}, named, slots)
-            if slots.range:
-                args["range"] = slots.range
             return Plan("get_profile", _allowed("get_profile", args), None, similarity)
         if best is None or best.tool == NO_TOOL:
             return Plan(None, similarity=similarity, suggestions=list(STARTERS))
@@ -396,8 +394,6 @@ class Planner:
         if best.tool == "define_metric" and named and not _DEFINITION.search(lower):
             # "what's the invite conversion at Kestrel Farms?": its figure, not the word
             args, _missing = _profile_args({"kind": named[0].kind}, named, slots)
-            if slots.range:
-                args["range"] = slots.range
             return Plan("get_profile", _allowed("get_profile", args), focus, similarity)
         if best.tool == "define_metric":
             return Plan("define_metric", {"term": define_term(question)}, focus, similarity)
@@ -405,8 +401,6 @@ class Planner:
             args, missing = _profile_args(args, mentions, slots)
             if missing:
                 return Plan(None, similarity=similarity, clarify=missing)
-            if slots.range:
-                args["range"] = slots.range
             return Plan("get_profile", _allowed("get_profile", args), focus, similarity)
         if slots.sort is None and tool in _TABLE_SORTS:  # "closed out the most tasks"
             slots.sort = next((m for m in read.measures if m in _TABLE_SORTS[tool]), None)

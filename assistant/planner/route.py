@@ -15,7 +15,13 @@ from typing import Any
 
 from assistant.planner.entities import Mention
 from assistant.planner.extract import Slots
-from assistant.planner.parse import OUT_OF_SCOPE_TERMS, Parsed, fold, measure_phrases
+from assistant.planner.parse import (
+    OUT_OF_SCOPE_TERMS,
+    Parsed,
+    fold,
+    measure_pattern,
+    phrase_pattern,
+)
 from metrics.sections.kpis import KpiValues
 from metrics.semantic.vocabulary import REGISTRY
 
@@ -166,7 +172,7 @@ def _leads_with_a_measure(parsed: Parsed, slots: Slots) -> bool:
     its scope, with nothing that asks for rows (which, list, top, rank): the total."""
     if parsed.rows_of or slots.descending is not None or slots.limit or _RANKED.search(parsed.text):
         return False
-    return any(re.match(rf"{re.escape(phrase)}\b", parsed.text) for phrase in measure_phrases())
+    return measure_pattern().match(parsed.text) is not None
 
 
 def compared(parsed: Parsed, slots: Slots, mentions: list[Mention]) -> list[tuple[str, dict]]:
@@ -415,17 +421,13 @@ def feature_use(
 
 def _signal_words(name: str) -> re.Pattern[str]:
     signal = REGISTRY.signals[name]
-    words = sorted({fold(w) for w in (signal.label, *signal.synonyms)}, key=len, reverse=True)
-    return re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b")
+    return phrase_pattern((signal.label, *signal.synonyms))
 
 
 _NEVER = _signal_words("never_logged_in")
 _SIGNALS = {name: _signal_words(name) for name in REGISTRY.signals if name != "never_logged_in"}
 _LEVELS = {
-    level.name: re.compile(
-        r"\b(" + "|".join(re.escape(fold(w)) for w in (level.label, *level.synonyms)) + r")\b"
-    )
-    for level in REGISTRY.levels.values()
+    level.name: phrase_pattern((level.label, *level.synonyms)) for level in REGISTRY.levels.values()
 }
 _NEGATION = re.compile(r"\b(?:have|has|had|did|do|does|were|was|are|is)(?:n'?t| not)\b")
 _RANKED = re.compile(r"\b(worst|best|highest|lowest|most|least|top|bottom|rank\w*)\b")
@@ -456,11 +458,7 @@ def risk_signal(
     if _RANKED.search(parsed.text):
         return None  # "which projects have the worst invite conversion": a ranking
     text = _NEGATION.sub("not", parsed.text)  # "haven't been active" → "not been active"
-    measured = [
-        (m.start(), m.end())
-        for phrase in measure_phrases()
-        for m in re.finditer(rf"\b{re.escape(phrase)}\b", text)
-    ]
+    measured = [m.span() for m in measure_pattern().finditer(text)]
     subject = next((kind for kind, noun in _SUBJECTS if noun.search(text)), None)
     found = []
     for name, words in _SIGNALS.items():
