@@ -33,11 +33,13 @@ def chat_model(
         **openai_kwargs: extra ``ChatOpenAI`` arguments (e.g. ``http_client`` in tests).
 
     With ``settings.tool_calling == "json"`` an ``openai`` model is wrapped in
-    :class:`~assistant.json_tools.JsonToolCalling`, with the offline planner (when
-    given) as the fallback for a step whose reply stays unusable; with ``"planner"``
-    the offline planner makes the first step (its tool calls, or its templated reply)
-    and the model only writes the answer from the results. The offline planner emits
-    native tool calls and is never wrapped.
+    :class:`~assistant.json_tools.JsonToolCalling`: the offline planner (when given)
+    makes the first step of every question it places, the model chooses a tool (under a
+    JSON schema) only for the others and writes every answer, and the planner takes a
+    step whose reply stays unusable. With ``"planner"`` the offline planner makes the
+    first step of every question (its tool calls, or its templated reply) and the model
+    only writes the answer from the results. The offline planner emits native tool calls
+    and is never wrapped.
     """
     if settings.provider == "offline":
         if offline_model is None:
@@ -45,11 +47,12 @@ def chat_model(
         return offline_model
     model = openai_chat_model(settings, **openai_kwargs)
     if settings.tool_calling == "json":
-        return JsonToolCalling(inner=model, fallback=offline_model)
+        first = "placed" if offline_model is not None else "never"
+        return JsonToolCalling(inner=model, fallback=offline_model, planner_first=first)
     if settings.tool_calling == "planner":
         if offline_model is None:
             raise ValueError("tool calling 'planner' needs the offline planner (offline_model)")
-        return JsonToolCalling(inner=model, fallback=offline_model, plan_first=True)
+        return JsonToolCalling(inner=model, fallback=offline_model, planner_first="always")
     return model
 
 

@@ -344,7 +344,7 @@ class Assistant:
         grounding: dict[str, Any] = {"checked": True}
         report = check(answer, envelopes, question)
         offline = settings.provider == "offline"
-        planned = not offline and settings.tool_calling == "planner"  # the planner's calls
+        planned = not offline and _planned(run)  # the offline planner chose the calls
         focus = None if offline else _focus(run, question)  # what a model's answer must lead with
         if error is not None or not answer.strip():
             answer = _fallback(question, envelopes, error)
@@ -432,14 +432,31 @@ def _good(envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in envelopes if "error" not in e]
 
 
+def _planner_calls(run: AgentRun) -> list[AIMessage]:
+    """The steps of this turn whose tool calls the offline planner made
+    (``PORTALPULSE_TOOL_CALLING=planner`` or ``json``, or its step after an unusable reply)."""
+    turn: list[AIMessage] = []
+    for message in reversed(run.messages):
+        if isinstance(message, HumanMessage):
+            break
+        planner = (message.response_metadata or {}).get("plan") == "offline planner"
+        if isinstance(message, AIMessage) and message.tool_calls and planner:
+            turn.append(message)
+    return turn[::-1]
+
+
+def _planned(run: AgentRun) -> bool:
+    """Whether the offline planner chose this turn's tool calls."""
+    return bool(_planner_calls(run))
+
+
 def _focus(run: AgentRun, question: str) -> str | None:
-    """The figure the question asks for: the offline planner's, when it planned the calls
-    (``PORTALPULSE_TOOL_CALLING=planner``, or its step after an unusable reply), else the
-    first KPI measure the question names."""
-    for message in run.messages:
-        planned = (message.response_metadata or {}).get("planner") or {}
-        if isinstance(message, AIMessage) and message.tool_calls and planned.get("focus"):
-            return str(planned["focus"])
+    """The figure the question asks for: the offline planner's, when it planned the calls,
+    else the first KPI measure the question names."""
+    for message in _planner_calls(run):
+        focus = (message.response_metadata.get("planner") or {}).get("focus")
+        if focus:
+            return str(focus)
     return next((m for m in parse(question).measures if m in KPI_MEASURES), None)
 
 

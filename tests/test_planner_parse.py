@@ -151,6 +151,7 @@ def test_a_typo_shared_by_two_names_or_a_vocabulary_word_finds_nothing() -> None
         "please email all of Kestrel Farms' users a reminder",
         "what is the NPS of our customers",
         "can you schedule a call with their admins",
+        "how many deals did the referral partners close?",
     ],
 )
 def test_requests_no_data_can_answer(question: str) -> None:
@@ -164,6 +165,7 @@ def test_requests_no_data_can_answer(question: str) -> None:
         "change in logins since last month",
         "how many invites were sent",
         "which projects have overdue tasks",
+        "what's the deal with logins lately?",  # the idiom, not a sales deal
     ],
 )
 def test_questions_that_only_sound_like_requests(question: str) -> None:

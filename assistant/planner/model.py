@@ -63,7 +63,7 @@ class OfflinePlanner(BaseChatModel):
     @staticmethod
     def _first_step(plan: Plan) -> AIMessage:
         meta = {"planner": {"focus": plan.focus, "similarity": round(plan.similarity, 3),
-                            "changed": plan.changed}}  # fmt: skip
+                            "changed": plan.changed, "outcome": plan.outcome}}  # fmt: skip
         if plan.tool:
             calls = [
                 {

@@ -50,7 +50,8 @@ _OPS = (
 
 OUT_OF_SCOPE_TERMS = re.compile(
     r"\b(nps|net promoter|csat|satisf\w*|revenue|arr|mrr|bookings|profits?|"
-    r"margins?|deals?|pipeline|quotas?|salar(?:y|ies)|stock price|invoices?|billing|"
+    r"margins?|(?<!what's the )(?<!whats the )(?<!what is the )deals?|pipeline|quotas?|"
+    r"salar(?:y|ies)|stock price|invoices?|billing|"
     r"contracts?|renew\w*|payments?|credit cards?|phone numbers?|home address(?:es)?|weather|"
     r"headcount|employees|staff size|linkedin|twitter|facebook|social media|probability|"
     r"likelihood|chances? (?:that|of)|sentiment|mood|star ratings?|reviews)\b"

@@ -132,6 +132,16 @@ class Plan:
     changed: str | None = None
     """For a follow-up: what it changed in the previous question ("for “Kestrel Farms”")."""
 
+    @property
+    def outcome(self) -> str:
+        """``tool`` (calls planned), ``clarify`` (a name is needed), ``refused`` (asks for
+        what no data here holds, or a forecast) or ``unsupported`` (not placed at all)."""
+        if self.tool:
+            return "tool"
+        if self.clarify:
+            return "clarify"
+        return "refused" if self.refused else "unsupported"
+
 
 @dataclass
 class Previous:
@@ -260,7 +270,7 @@ class Planner:
         question = index.correct(question)
         slots = extract(question, self.today)
         if slots.future:  # no forecasts: every figure is about what already happened
-            return Plan(None, suggestions=self.suggestions(question))
+            return Plan(None, suggestions=self.suggestions(question), refused="forecast")
         mentions = index.find(question)
         refused = out_of_scope(question, _without_names(question, mentions))
         if refused:
