@@ -350,9 +350,10 @@ class Assistant:
             answer = _fallback(question, envelopes, error)
             report = check(answer, envelopes, question)
             grounding["fallback"] = True
-        elif not report.grounded and planned:
-            # The planner chose the calls: its templated answer is the one to fall back
-            # on, at once (a retry would cost a small model another minute).
+        elif not report.grounded and (planned or settings.tool_calling != "native"):
+            # The planner chose the calls, or a small model did behind it: the templated
+            # answer at once (a retry would cost a small model another minute, and the
+            # planner would read the feedback as a new question).
             grounding["first_attempt"] = report.ungrounded
             answer = _fallback(question, envelopes, None, focus)
             report = check(answer, envelopes, question)
