@@ -249,8 +249,8 @@ class JsonToolCalling(BaseChatModel):
             if isinstance(message, SystemMessage):
                 system_parts.append(message.text)
             elif isinstance(message, AIMessage):
-                for call in message.tool_calls:
-                    calls[call["id"] or ""] = call
+                for tool_call in message.tool_calls:
+                    calls[tool_call["id"] or ""] = dict(tool_call)
                 out.append(AIMessage(content=_render_ai(message)))
             else:
                 out.append(HumanMessage(content=message.text))

@@ -15,7 +15,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant.json_tools import JsonToolCalling
+from assistant.json_tools import JsonToolCalling, PlannerFirst
 from assistant.settings import Settings
 
 
@@ -47,7 +47,7 @@ def chat_model(
         return offline_model
     model = openai_chat_model(settings, **openai_kwargs)
     if settings.tool_calling == "json":
-        first = "placed" if offline_model is not None else "never"
+        first: PlannerFirst = "placed" if offline_model is not None else "never"
         return JsonToolCalling(inner=model, fallback=offline_model, planner_first=first)
     if settings.tool_calling == "planner":
         if offline_model is None:

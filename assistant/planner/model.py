@@ -83,7 +83,7 @@ class OfflinePlanner(BaseChatModel):
 
     @staticmethod
     def _answer(question: str, turn: list[BaseMessage], results: list[ToolMessage]) -> str:
-        planned = next(
+        planned: dict[str, Any] = next(
             (
                 m.response_metadata.get("planner", {})
                 for m in turn
