@@ -49,6 +49,11 @@ def test_slots_for_comparisons_buckets_spans_and_the_future() -> None:
         ("how is average visit duration computed?", "average visit duration"),
         ("define invite conversion", "invite conversion"),
         ("how is a session defined", "session"),
+        ("refresh my memory on how the partner score is worked out", "partner score"),
+        ("remind me what a session is", "session"),
+        ("what qualifies as a dormant partner?", "dormant partner"),
+        ("what exactly is stickiness", "stickiness"),
+        ("what's the definition of unique users", "unique users"),
     ],
 )
 def test_definition_questions_ask_the_glossary_for_the_term(question: str, term: str) -> None:

@@ -152,6 +152,7 @@ def test_a_typo_shared_by_two_names_or_a_vocabulary_word_finds_nothing() -> None
         "what is the NPS of our customers",
         "can you schedule a call with their admins",
         "how many deals did the referral partners close?",
+        "remind Zoe Novak to finish her tasks",
     ],
 )
 def test_requests_no_data_can_answer(question: str) -> None:
@@ -166,6 +167,7 @@ def test_requests_no_data_can_answer(question: str) -> None:
         "how many invites were sent",
         "which projects have overdue tasks",
         "what's the deal with logins lately?",  # the idiom, not a sales deal
+        "remind me which partners went dormant",  # a question, not a reminder to send
     ],
 )
 def test_questions_that_only_sound_like_requests(question: str) -> None:

@@ -627,6 +627,12 @@ _RISKY = re.compile(
 _DEFINITION = re.compile(
     r"^(?:what|how)\b.*\b(?:mean|means|meant|stand for|stands for|defined|calculated|computed|"
     r"worked out)\s*\??$|^(?:define|definition of|meaning of|explain what)\b"
+    # "remind me what a session is", "refresh my memory on how the score is worked out"
+    r"|^(?:remind me|refresh my memory)(?: on| about)? (?:what\b.*\b(?:is|are|means?)|"
+    r"how\b.*\b(?:defined|calculated|computed|worked out|measured))\s*\??$"
+    # "what qualifies as dormant", "the definition of unique users", "what exactly is …"
+    r"|\bwhat (?:counts|qualifies) as\b|\bwhat (?:is|do (?:we|you)) mean(?:t)? by\b"
+    r"|\b(?:definition|meaning) of\b|^what(?:'s| is| are)? (?:exactly|precisely)\b"
 )
 _ADOPTION = re.compile(
     r"\b(dau|wau|mau|daily active|weekly active|monthly active|stick\w*|adoption|activation|"

@@ -39,7 +39,8 @@ _ACTION = re.compile(
     r"help me\s+)?"
     r"(reassign|assign|move|transfer|hand over|delete|remove|archive|create|add|update|change|"
     r"edit|rename|cancel|close|reopen|schedule|book|send|email|e-mail|message|text|call|phone|"
-    r"notify|remind|ping|invite|set up|setup|merge|mark|escalate|export|upload|import|set|"
+    r"notify|remind(?! me (?:what|how|who|which|when|where|again|of)\b)|ping|invite|set up|"
+    r"setup|merge|mark|escalate|export|upload|import|set|"
     r"approve|reject|disable|enable|deactivate|reactivate|reset|grant|revoke)\b"
     r"(?!-|\s+(?:in|of|over|between|from|rate|for|since|per|to|conversion)\b)"
 )
