@@ -508,14 +508,20 @@ _PROFILES = {
 
 @truth
 def profile(
-    ctx: TruthContext, kind: str, name: str, field: str | None = None, range: str | None = None
+    ctx: TruthContext,
+    kind: str,
+    name: str,
+    field: str | None = None,
+    range: str | None = None,
+    **days: str,
 ) -> Truth:
-    """A project, account, partner or user profile; ``field`` by dotted path."""
+    """A project, account, partner or user profile over ``range`` or ``from``/``to``
+    (``days``); ``field`` by dotted path."""
     if kind not in _PROFILES:
         raise TruthError(f"profile: kind must be one of {', '.join(_PROFILES)}, not {kind!r}")
     what, fn = _PROFILES[kind]
     entity_id = lookups.resolve_id(ctx.conn, ctx.workspace_id, what, name)
-    result = fn(ctx.conn, ctx.scope(range=range), entity_id)
+    result = fn(ctx.conn, ctx.scope(range=range, **days), entity_id)
     return Truth(
         value=_pick(result, field) if field else None,
         names=[name],

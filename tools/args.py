@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from metrics.semantic.params import FilterParams, RangeName, WindowParams
+from metrics.semantic.params import FilterParams, WindowParams
 from metrics.semantic.vocabulary import REGISTRY
 
 SignalName = Literal[tuple(REGISTRY.signals)]  # type: ignore[valid-type]
@@ -73,14 +73,13 @@ class InactiveArgs(ScopeArgs):
     limit: int = Field(25, ge=1, le=100, description="How many users to list.")
 
 
-class ProfileArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ProfileArgs(WindowParams):
+    """One entity; the window (``range`` or ``from``/``to``) is its activity figures'."""
 
     kind: Literal["project", "account", "partner", "user"] = Field(
         description="What to describe: a project, a customer account, a partner, or a user."
     )
     name: str = Field(description="Its name or id.")
-    range: RangeName | None = Field(None, description="Window for its activity figures.")
     exact: bool = Field(False, description="Only this name, no near match (a name checked).")
 
 

@@ -115,7 +115,8 @@ _PROFILES = {
 
 def _profile(ctx: ToolContext, conn: Connection, args: a.ProfileArgs) -> dict[str, Any]:
     entity_id = resolve_name(ctx, conn, args.kind, args.name, exact=args.exact)
-    scope = build_scope(ctx, conn, a.ScopeArgs(range=args.range))
+    window = args.model_dump(by_alias=True, include={"range", "from_", "to"})
+    scope = build_scope(ctx, conn, a.ScopeArgs.model_validate(window))
     return {"_scope": scope, **_dump(_PROFILES[args.kind](conn, scope, entity_id))}
 
 

@@ -230,10 +230,10 @@ def _profile_args(
     args: dict[str, Any], mentions: list[Mention], slots: Slots
 ) -> tuple[dict[str, Any], str | None]:
     """``get_profile`` needs a name: from a mention or quotes, else ask for one. The
-    question's named range ("last month") is the profile's window."""
+    question's period ("last month", "in October") is the profile's window."""
     wanted = args.get("kind", "project")
     kinds = {"project": "project", "account": "account", "partner": "partner", "user": "user"}
-    period = {"range": slots.range} if slots.range else {}
+    period = dict(slots.window)
     ranked = sorted(mentions, key=lambda m: (kinds.get(m.kind) != wanted, not m.full))
     for mention in ranked:
         if mention.kind in kinds:
