@@ -8,6 +8,7 @@ import pytest
 
 from assistant.planner.entities import EntityIndex
 from assistant.planner.extract import define_term, extract, strip_instructions
+from assistant.planner.periods import compared_periods
 
 TODAY = date(2026, 11, 22)
 
@@ -80,3 +81,17 @@ def test_partial_names_shared_by_several_accounts_are_ambiguous() -> None:
     assert unclear("how is Vantage doing?") is None  # one account (and its projects)
     assert unclear("tell me about the Vantage project") == "vantage"
     assert unclear("who never logged in?") is None
+
+
+@pytest.mark.parametrize(
+    ("question", "second"),
+    [
+        ("invites this month vs last", (date(2026, 10, 1), date(2026, 10, 31))),
+        ("visits this quarter against the previous one", (date(2026, 7, 1), date(2026, 9, 30))),
+        ("logins this month vs last year", (date(2025, 1, 1), date(2025, 12, 31))),
+    ],
+)
+def test_a_second_period_written_without_its_unit(question: str, second: tuple) -> None:
+    """ "this month vs last": the second period's unit is the first one's, unless written."""
+    _first, other = compared_periods(question, TODAY) or (None, None)
+    assert other is not None and (other.start, other.end) == second

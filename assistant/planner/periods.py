@@ -252,10 +252,32 @@ def relative_periods(q: str, today: date) -> list[Period]:
     return out
 
 
+_ELIDED_UNIT = re.compile(
+    r"\b(?:this|current) (week|month|quarter|year)\b"
+    r"(?=.*?\b(?:vs\.?|versus|compar\w*(?: with| to)?|against|than)\s+(?:the\s+)?"
+    r"(?:last|previous|prior)\b(?: one\b)?(?!\s+(?:week|month|quarter|year)\b))"
+)
+_LAST_ALONE = re.compile(
+    r"\b(vs\.?|versus|compar\w*(?: with| to)?|against|than)\s+(?:the\s+)?"
+    r"(last|previous|prior)\b(?: one\b)?(?!\s+(?:week|month|quarter|year)\b)"
+)
+
+
+def _unit_written_out(q: str) -> str:
+    """ "this month vs last" → "this month vs last month": the second period's unit is
+    the first one's."""
+    first = _ELIDED_UNIT.search(q)
+    if not first:
+        return q
+    unit = first.group(1)
+    return _LAST_ALONE.sub(lambda m: f"{m.group(1)} {m.group(2)} {unit}", q, count=1)
+
+
 def compared_periods(q: str, today: date) -> list[Period] | None:
     """Two periods set against each other ("May vs April", "Q3 against Q2", "this month
-    than last month"), the first written first; None when the question does not compare
-    two written periods."""
+    than last month", "this month vs last"), the first written first; None when the
+    question does not compare two written periods."""
+    q = _unit_written_out(q)
     periods = sorted(named_periods(q, today) + relative_periods(q, today),
                      key=lambda p: p.position)  # fmt: skip
     if len(periods) == 2 and _COMPARE.search(q) and periods[0] != periods[1]:
