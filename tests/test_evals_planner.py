@@ -95,3 +95,16 @@ def test_a_second_period_written_without_its_unit(question: str, second: tuple) 
     """ "this month vs last": the second period's unit is the first one's, unless written."""
     _first, other = compared_periods(question, TODAY) or (None, None)
     assert other is not None and (other.start, other.end) == second
+
+
+@pytest.mark.parametrize(
+    ("question", "window"),
+    [  # TODAY is Sunday 22 November 2026
+        ("visits since Tuesday", {"from": "2026-11-17", "to": "2026-11-22"}),
+        ("logins last Friday", {"from": "2026-11-20", "to": "2026-11-20"}),
+        ("page views on Sunday", {"from": "2026-11-22", "to": "2026-11-22"}),
+        ("page views last Sunday", {"from": "2026-11-15", "to": "2026-11-15"}),
+    ],
+)
+def test_a_day_named_by_its_weekday(question: str, window: dict[str, str]) -> None:
+    assert extract(question, TODAY).window == window

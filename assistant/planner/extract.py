@@ -232,6 +232,15 @@ _RANGE_OF_DAYS = re.compile(
 )
 
 
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY = re.compile(
+    r"\b(?:(since|from|starting)\s+)?(?:(last|past)\s+|(?:this|on)\s+)?("
+    + "|".join(_WEEKDAYS)
+    + r")\b"
+)
+"""A day by its weekday: the latest one up to today ("since Tuesday", "last Friday")."""
+
+
 def _written_periods(q: str, today: date, slots: Slots) -> bool:
     """Periods written with days, months, quarters or years: "May vs April", "between Oct
     5 and Oct 11", "4-10 May", "since November 3", "the month before last"."""
@@ -264,6 +273,15 @@ def _written_periods(q: str, today: date, slots: Slots) -> bool:
             slots.from_date, slots.to_date = day_.isoformat(), today.isoformat()
         else:
             slots.from_date = slots.to_date = day_.isoformat()
+        return True
+    weekday = _WEEKDAY.search(q)
+    if weekday:
+        since, last, name = weekday.groups()
+        day_ = today - timedelta(days=(today.weekday() - _WEEKDAYS.index(name)) % 7)
+        if last and day_ == today:  # "last Sunday", said on a Sunday: a week ago
+            day_ -= timedelta(days=7)
+        slots.from_date = day_.isoformat()
+        slots.to_date = today.isoformat() if since else day_.isoformat()
         return True
     if re.search(r"\b(the )?month before (last|the last one|last month)\b|\btwo months ago\b", q):
         period = month_before_last(today)
