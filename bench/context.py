@@ -30,11 +30,15 @@ from metrics.ingest import import_folder  # noqa: E402
 from tests.llm_stub import Completion, LLMStub  # noqa: E402
 
 QUESTION = "Which projects owned by Jane Doe had the fewest visits last quarter, and why?"
+"""Placed by the offline planner: in ``json`` mode the model's first request is the
+answer, written from the planner's tool results."""
+UNPLACED = "gimme a quick pulse check on logins"
+"""Not placed by the planner: in ``json`` mode the model's first request chooses a tool."""
 FINAL = {"native": "Done.", "json": '{"action": "final_answer", "answer": "Done."}'}
 
 
-def first_request(mode: str, folder: Path, scope: dict[str, str]) -> dict:
-    """The JSON body of the first model request for :data:`QUESTION` in ``mode``."""
+def first_request(mode: str, folder: Path, scope: dict[str, str], question: str = QUESTION) -> dict:
+    """The JSON body of the first model request for ``question`` in ``mode``."""
     engine = connect(f"sqlite:///{folder / f'{mode}.db'}")
     (folder / "in").mkdir(exist_ok=True)
     (folder / "in" / "team_members.csv").write_text("member_id,name\ntm_01,Jane Doe\n")
@@ -51,7 +55,7 @@ def first_request(mode: str, folder: Path, scope: dict[str, str]) -> dict:
         )  # fmt: skip
         stub.enqueue(Completion(content=FINAL[mode]))
         assistant = Assistant(engine, settings, store_dir=folder / "chroma")
-        assistant.ask(ws, "default", QUESTION, as_of="2026-11-22", filters=scope)
+        assistant.ask(ws, "default", question, as_of="2026-11-22", filters=scope)
         body = stub.bodies[0]
     engine.dispose()
     return body
@@ -66,20 +70,27 @@ def main() -> None:
         return len(tokenizer.encode(text, allowed_special="all"))
 
     print(f"budget: {CONTEXT_BUDGET} tokens (Qwen2.5 tokenizer, ChatML layout)")
-    print(f"{'mode':8} {'scope':6} {'system':>7} {'tools':>6} {'total':>6} {'response_format':>16}")
+    header = f"{'mode':22} {'scope':6} {'system':>7} {'tools':>6} {'total':>6}"
+    print(f"{header} {'response_format':>16}")
+    runs = [
+        ("native", QUESTION),
+        ("json, model picks", UNPLACED),
+        ("json, planner placed", QUESTION),
+    ]
     with tempfile.TemporaryDirectory() as tmp:
-        for mode in ("native", "json"):
+        for label_, question in runs:
+            mode = label_.split(",")[0]
             for scope in ({}, {"owner": "tm_01"}):
-                folder = Path(tmp) / f"{mode}-{len(scope)}"
+                folder = Path(tmp) / f"{label_.replace(' ', '')}-{len(scope)}"
                 folder.mkdir()
-                body = first_request(mode, folder, scope)
+                body = first_request(mode, folder, scope, question)
                 system = count(body["messages"][0]["content"])
                 tools = count("\n".join(json.dumps(t) for t in body.get("tools") or []))
                 total = count(request_prompt(body))
                 grammar = count(json.dumps(body["response_format"])) if "response_format" in (
                     body) else 0  # fmt: skip
                 label = "fixed" if scope else "none"
-                print(f"{mode:8} {label:6} {system:7} {tools:6} {total:6} {grammar:16}")
+                print(f"{label_:22} {label:6} {system:7} {tools:6} {total:6} {grammar:16}")
 
 
 if __name__ == "__main__":

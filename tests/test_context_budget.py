@@ -38,6 +38,9 @@ QUESTION = (
     "Which onboarding projects owned by Jane Doe had the fewest visits and the most overdue "
     "tasks last quarter, and what should I do about them?"
 )
+UNPLACED = "gimme a quick pulse check on logins"
+"""Not placed by the offline planner: in ``json`` mode the model chooses the tool (for
+:data:`QUESTION` the planner does, and the model's first request is the answer)."""
 FINAL = {"native": "Done.", "json": '{"action": "final_answer", "answer": "Done."}'}
 TOKENIZER = get_tokenizer("qwen2.5-1.5b-instruct")
 
@@ -60,7 +63,9 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     engine.dispose()
 
 
-def first_request(engine: Any, tmp: Path, mode: str, scope: dict[str, str]) -> dict[str, Any]:
+def first_request(
+    engine: Any, tmp: Path, mode: str, scope: dict[str, str], question: str = QUESTION
+) -> dict[str, Any]:
     with engine.connect() as conn:
         ws = workspace_id(conn)
     with LLMStub() as stub:
@@ -70,26 +75,32 @@ def first_request(engine: Any, tmp: Path, mode: str, scope: dict[str, str]) -> d
         )  # fmt: skip
         stub.enqueue(Completion(content=FINAL[mode]))
         Assistant(engine, settings, store_dir=tmp / "chroma").ask(
-            ws, "default", QUESTION, as_of="2026-11-22", filters=scope
+            ws, "default", question, as_of="2026-11-22", filters=scope
         )
         return stub.bodies[0]
 
 
-@pytest.mark.parametrize("mode", ["native", "json"])
+@pytest.mark.parametrize(
+    ("mode", "question"), [("native", QUESTION), ("json", QUESTION), ("json", UNPLACED)]
+)
 @pytest.mark.parametrize("scope", [{}, {"owner": "tm_01", "partner_type": "reseller"}])
-def test_first_request_fits_the_budget(engine: Any, tmp_path: Path, mode: str, scope) -> None:
-    body = first_request(engine, tmp_path, mode, scope)
+def test_first_request_fits_the_budget(
+    engine: Any, tmp_path: Path, mode: str, question: str, scope
+) -> None:
+    body = first_request(engine, tmp_path, mode, scope, question)
     size = tokens(request_prompt(body))
     assert size <= CONTEXT_BUDGET, f"{mode}: first request is {size} tokens"
     # The measurement covers the whole request: every tool and the question are in it.
     prompt = request_prompt(body)
-    assert QUESTION in prompt
+    assert question in prompt
     names = [t.name for t in build_tools(ToolContext(engine, 1))]
     assert all(name in prompt for name in names)
     if mode == "native":
         assert [t["function"]["name"] for t in body["tools"]] == names
     else:
         assert "tools" not in body and body["response_format"]["type"] == "json_schema"
+        branches = body["response_format"]["json_schema"]["schema"].get("anyOf", [])
+        assert (len(branches) > 1) == (question == UNPLACED)  # a tool choice, or the answer
 
 
 def test_the_glossary_is_not_inlined(engine: Any, tmp_path: Path) -> None:
