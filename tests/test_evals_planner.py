@@ -52,6 +52,7 @@ def test_slots_for_comparisons_buckets_spans_and_the_future() -> None:
         ("how is a session defined", "session"),
         ("refresh my memory on how the partner score is worked out", "partner score"),
         ("remind me what a session is", "session"),
+        ("remind me what qualifies as a drifting user", "drifting user"),
         ("what qualifies as a dormant partner?", "dormant partner"),
         ("what exactly is stickiness", "stickiness"),
         ("what's the definition of unique users", "unique users"),

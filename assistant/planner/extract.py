@@ -461,7 +461,7 @@ def strip_instructions(question: str) -> tuple[str, bool]:
 
 _DEFINE_WRAPPER = re.compile(
     r"^((?:remind me|refresh my memory)(?: on| about)?(?: what| how)?|"
-    r"what (?:counts|qualifies) as|what (?:is|do (?:we|you)) mean(?:t)? by|"
+    r"(?:what )?(?:counts|qualifies) as|what (?:is|do (?:we|you)) mean(?:t)? by|"
     r"(?:the )?(?:definition|meaning) of|what(?:'s| is| are)? (?:exactly|precisely)(?: is| are)?|"
     r"what(?:'s| is| are| does)|how (?:is|are|do you|does)|define|explain)\s+"
     r"|\s+(mean|means|stand for|defined|calculated|computed|measured|worked out|work|count|"
