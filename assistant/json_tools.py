@@ -350,13 +350,20 @@ class JsonToolCalling(BaseChatModel):
         usage: UsageMetadata | None = None
         reply_text = ""
         problem = ""
-        for _attempt in range(self.max_repairs + 1):
+        for attempt in range(self.max_repairs + 1):  # noqa: B007 (counted below)
             # Same as inner.bind(response_format=...).invoke(...), but with the callbacks
             # cut off (a binding would merge the graph's back in): the raw JSON must not
             # leak into token streams, and the request need not stream.
-            reply = self.inner.invoke(
-                conversation, {"callbacks": []}, response_format=response_format
-            )
+            try:
+                reply = self.inner.invoke(
+                    conversation, {"callbacks": []}, response_format=response_format
+                )
+            except Exception as exc:
+                if type(exc).__name__ != "LengthFinishReasonError":  # openai's, not imported
+                    raise
+                # Hit the token limit: asked again, it would ramble as long again.
+                problem = "the reply hit the token limit (PORTALPULSE_MAX_TOKENS)"
+                break
             if isinstance(reply, AIMessage) and reply.usage_metadata:
                 usage = add_usage(usage, reply.usage_metadata)
             reply_text = reply.text if isinstance(reply, BaseMessage) else str(reply)
@@ -364,6 +371,10 @@ class JsonToolCalling(BaseChatModel):
                 message = self.parse(reply_text)
             except _ReplyError as err:
                 problem = str(err)
+                if _cut_off(reply):
+                    # Hit the token limit: asked again, it would ramble as long again.
+                    problem = f"the reply hit the token limit ({problem})"
+                    break
                 conversation = [
                     *conversation,
                     AIMessage(content=reply_text),
@@ -382,7 +393,7 @@ class JsonToolCalling(BaseChatModel):
             if usage is not None:
                 message.usage_metadata = usage
             return ChatResult(generations=[ChatGeneration(message=message)])
-        attempts = self.max_repairs + 1
+        attempts = attempt + 1
         if self.fallback is not None:
             log.warning(
                 "unusable model reply after %d attempts (%s); using the fallback's step",
@@ -417,6 +428,12 @@ _ANSWER_NOW = (
     'Give the final answer now, {"action": "final_answer", "answer": "..."}, using only the '
     "figures in the tool results above."
 )
+
+
+def _cut_off(reply: object) -> bool:
+    """Whether the server stopped the reply at the token limit (``PORTALPULSE_MAX_TOKENS``)."""
+    metadata = getattr(reply, "response_metadata", None) or {}
+    return metadata.get("finish_reason") == "length"
 
 
 def _tool_rounds(messages: Sequence[BaseMessage]) -> int:

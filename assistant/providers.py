@@ -74,5 +74,7 @@ def openai_chat_model(settings: Settings, **kwargs: Any) -> BaseChatModel:
         # OpenAI-compatible servers speak Chat Completions, not the Responses API.
         "use_responses_api": False,
     }
+    if settings.max_tokens is not None:
+        options["max_tokens"] = settings.max_tokens
     options.update(kwargs)
     return ChatOpenAI(**options)

@@ -15,14 +15,18 @@ Environment variables:
                                 llama.cpp, ...); default: OpenAI itself
 ``OPENAI_API_KEY``              API key; ``not-needed`` is used for a
                                 ``OPENAI_BASE_URL`` without a key
-``PORTALPULSE_TOOL_CALLING``    ``native`` (default), ``json`` (schema-constrained
-                                JSON replies, for small models) or ``planner``
-                                (the offline planner picks the tools, the model
-                                writes the answer: a small model never picks worse)
+``PORTALPULSE_TOOL_CALLING``    ``native`` (default), ``json`` (for small models:
+                                the offline planner's tools for every question it
+                                places, a schema-constrained JSON tool choice for the
+                                others, the model's answers) or ``planner`` (the
+                                planner's tools for every question, the model's
+                                answers): a small model never picks worse
 ``PORTALPULSE_TIMEOUT_S``       seconds per model request, default 30
 ``PORTALPULSE_MAX_RETRIES``     retries per model request (429/5xx/timeouts), default 3
 ``PORTALPULSE_MAX_TOOL_CALLS``  tool calls per question, default 6
 ``PORTALPULSE_DEADLINE_S``      seconds for a whole question, default 60
+``PORTALPULSE_MAX_TOKENS``      most tokens a model may write in one reply; default:
+                                the server's own limit
 ==============================  ===============================================
 """
 
@@ -59,6 +63,7 @@ class Settings:
     max_retries: int = 3
     max_tool_calls: int = 6
     deadline_s: float = 60.0
+    max_tokens: int | None = None
 
     def __post_init__(self) -> None:
         """Validate every field; messages name the matching environment variable."""
@@ -82,6 +87,8 @@ class Settings:
             _fail("PORTALPULSE_MAX_TOOL_CALLS", "must be a whole number >= 1", self.max_tool_calls)
         if not self.deadline_s > 0:
             _fail("PORTALPULSE_DEADLINE_S", "must be a positive number", self.deadline_s)
+        if self.max_tokens is not None and self.max_tokens < 1:
+            _fail("PORTALPULSE_MAX_TOKENS", "must be a whole number >= 1", self.max_tokens)
         if self.provider == "openai" and not self.api_key and not self.base_url:
             raise SettingsError(
                 "OPENAI_API_KEY is required when PORTALPULSE_PROVIDER=openai "
@@ -119,6 +126,7 @@ class Settings:
                 get, "PORTALPULSE_MAX_TOOL_CALLS", cls.max_tool_calls, int
             ),
             "deadline_s": env_number(get, "PORTALPULSE_DEADLINE_S", cls.deadline_s, float),
+            "max_tokens": env_number(get, "PORTALPULSE_MAX_TOKENS", None, int),
         }
         values.update(overrides)
         return cls(**values)

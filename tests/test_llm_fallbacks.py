@@ -40,7 +40,7 @@ def step(tool: str | None = None, answer: str | None = None, **arguments: object
 
 
 def assistant_on_stub(
-    tmp_path: Path, tool_calling: str
+    tmp_path: Path, tool_calling: str, **settings_: object
 ) -> Iterator[tuple[Assistant, int, LLMStub]]:
     """An assistant on the small test folder, its model the loopback stub."""
     engine = connect(f"sqlite:///{tmp_path / 'llm.db'}")
@@ -50,7 +50,7 @@ def assistant_on_stub(
     with LLMStub() as stub:
         settings = Settings.from_env({}).replace(
             provider="openai", base_url=stub.base_url, api_key="test", model="stub",
-            max_retries=0, timeout_s=5, tool_calling=tool_calling,
+            max_retries=0, timeout_s=5, tool_calling=tool_calling, **settings_,
         )  # fmt: skip
         yield Assistant(engine, settings, store_dir=tmp_path / "chroma"), ws, stub
     engine.dispose()
@@ -322,3 +322,25 @@ def test_arguments_a_small_model_fills_with_nothing_are_left_out(setup) -> None:
         "get_kpis"])  # fmt: skip
     partner_type = kpis["properties"]["arguments"]["properties"]["partner_type"]
     assert {"type": "null"} in partner_type["anyOf"]
+
+
+def test_an_answer_cut_at_the_token_limit_gets_the_templated_answer_at_once(
+    tmp_path: Path,
+) -> None:
+    """PORTALPULSE_MAX_TOKENS bounds a rambling small model: the server stops the reply
+    (finish_reason "length"), the JSON is cut, and the templated answer follows without
+    a repair request (asked again, the model would ramble as long again)."""
+    gen = assistant_on_stub(tmp_path, "json", max_tokens=40)
+    assistant, ws, stub = next(gen)
+    try:
+        stub.enqueue(
+            Completion(
+                content='{"action": "final_answer", "answer": "Logins were', finish_reason="length"
+            )
+        )
+        result = assistant.ask(ws, "default", QUESTION, as_of=AS_OF)
+        assert result.error is None and result.grounded
+        assert result.answer.startswith("Logins, last 7 days")
+        assert len(stub.requests) == 1 and stub.bodies[0].get("max_completion_tokens", stub.bodies[0].get("max_tokens")) == 40
+    finally:
+        gen.close()
