@@ -259,6 +259,30 @@ def _matches(case: Case, pattern: str) -> bool:
     return pattern in case.id or pattern == case.category
 
 
+def _with_every_category(cases: list[Case], picked: list[Case]) -> list[Case]:
+    """``picked`` with one case of each category it lacks swapped in for the last pick of
+    the category it holds most of (while there are fewer categories than picks). A
+    sample that already covers every category is returned unchanged, so earlier
+    ``--sample N`` runs still name the same cases."""
+    picked = list(picked)
+    chosen = {c.id for c in picked}
+    for category in dict.fromkeys(c.category for c in cases):
+        if any(c.category == category for c in picked):
+            continue
+        counts: dict[str, int] = {}
+        for case in picked:
+            counts[case.category] = counts.get(case.category, 0) + 1
+        fullest = max(counts, key=lambda k: (counts[k], k))
+        if counts[fullest] < 2:
+            break  # fewer picks than categories: nothing to spare
+        members = [c for c in cases if c.category == category and c.id not in chosen]
+        out = max(i for i, c in enumerate(picked) if c.category == fullest)
+        chosen.discard(picked[out].id)
+        picked[out] = members[len(members) // 2]
+        chosen.add(picked[out].id)
+    return picked
+
+
 def sample_cases(cases: list[Case], count: int) -> list[Case]:
     """``count`` cases spread evenly over ``cases`` (every k-th), so a slow model is
     measured on every area of the bank, ordered one category after another (round-robin);
@@ -269,6 +293,7 @@ def sample_cases(cases: list[Case], count: int) -> list[Case]:
         return list(cases)
     step = len(cases) / count
     picked = [cases[int(i * step)] for i in range(count)]
+    picked = _with_every_category(cases, picked)
     # Round-robin over the categories, so a run cut short still covers every area.
     by_category: dict[str, list[Case]] = {}
     for case in picked:
