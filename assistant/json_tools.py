@@ -49,6 +49,9 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.llm_tools import compact_schema
+from assistant.planner.parse import fold
+from metrics.semantic.params import FilterParams
+from tools.args import argument_names
 
 SCHEMA_NAME = "portalpulse_step"
 PlannerFirst = Literal["never", "placed", "always"]
@@ -390,6 +393,8 @@ class JsonToolCalling(BaseChatModel):
                 )  # fmt: skip
             elif isinstance(reply, BaseMessage):
                 message.response_metadata = dict(reply.response_metadata)
+            if message.tool_calls and planned is not None:
+                message = self._asked_only(message, messages, planned)
             if usage is not None:
                 message.usage_metadata = usage
             return ChatResult(generations=[ChatGeneration(message=message)])
@@ -413,6 +418,37 @@ class JsonToolCalling(BaseChatModel):
             f"the model's reply could not be used after {attempts} attempts: {problem}", reply_text
         )
 
+    @staticmethod
+    def _asked_only(
+        message: AIMessage, messages: list[BaseMessage], planned: AIMessage
+    ) -> AIMessage:
+        """The model's tool calls without the filter values the question never mentions.
+
+        A small model fills every argument it is shown ("owner": "default", a partner
+        type nobody asked about); such a filter narrows the figures to a different
+        question or fails the call. Kept next to the calls: what was dropped, and the
+        planner's reply for a question it could not place (said instead when every
+        call fails)."""
+        question = _question_text(messages)
+        dropped: dict[str, Any] = {}
+        calls = []
+        for call in message.tool_calls:
+            args = dict(call["args"])
+            for name in _NAMED_ARGUMENTS & set(args):
+                kept = mentioned(args[name], question)
+                if kept != args[name]:
+                    dropped[name] = args[name]
+                    if kept in (None, []):
+                        del args[name]
+                    else:
+                        args[name] = kept
+            calls.append({**call, "args": args})
+        metadata = dict(message.response_metadata)
+        if dropped:
+            metadata["dropped_arguments"] = dropped
+        metadata["planner_reply"] = planned.text
+        return message.model_copy(update={"tool_calls": calls, "response_metadata": metadata})
+
     def _planner_step(self, messages: list[BaseMessage]) -> AIMessage:
         """The fallback's (the offline planner's) step, marked as planned by it."""
         assert self.fallback is not None
@@ -428,6 +464,29 @@ _ANSWER_NOW = (
     'Give the final answer now, {"action": "final_answer", "answer": "..."}, using only the '
     "figures in the tool results above."
 )
+
+
+_NAMED_ARGUMENTS = frozenset(argument_names(FilterParams)) | {"name", "text"}
+"""Arguments whose values are names or filter values, which the question must mention."""
+
+
+def _question_text(messages: Sequence[BaseMessage]) -> str:
+    """The text of the turn's question (the last user message)."""
+    return next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+
+
+def mentioned(value: Any, question: str) -> Any:
+    """``value`` (or the items of a list) that ``question`` mentions: a word of four
+    letters or more in common, or the start of one ("reseller" in "resellers")."""
+    if isinstance(value, list):
+        return [item for item in value if mentioned(item, question) is not None]
+    words = re.findall(r"[a-z0-9]+", fold(question))
+    tokens = [
+        t for t in re.findall(r"[a-z0-9]+", fold(str(value).replace("_", " "))) if len(t) >= 4
+    ]
+    hit = any(w == t or (len(w) >= 4 and (w.startswith(t) or t.startswith(w)))
+              for t in tokens for w in words)  # fmt: skip
+    return value if hit else None
 
 
 def _cut_off(reply: object) -> bool:

@@ -381,6 +381,13 @@ class Assistant:
             answer = "\n\n".join(compose(e, question) for e in envelopes)
             report = check(answer, envelopes, question)
             grounding["replaced"] = True
+        elif error is None and envelopes and not _good(envelopes) and _planner_reply(run):
+            # The model chose calls for a question the planner could not place, and every
+            # one failed ("no team member named 'default'"): what the planner can answer
+            # instead says more than the model's account of its own failed calls.
+            answer = _planner_reply(run)
+            report = check(answer, envelopes, question)
+            grounding["replaced"] = True
         if not offline and error is None and not grounding.get("replaced"):
             reference = _fallback(question, envelopes, None, focus) if _good(envelopes) else ""
             missing = missing_from(answer, reference, question)
@@ -444,6 +451,17 @@ def _planner_calls(run: AgentRun) -> list[AIMessage]:
         if isinstance(message, AIMessage) and message.tool_calls and planner:
             turn.append(message)
     return turn[::-1]
+
+
+def _planner_reply(run: AgentRun) -> str:
+    """The offline planner's reply to this turn's question when it could not place it and
+    the model chose the calls instead (``PORTALPULSE_TOOL_CALLING=json``); else ""."""
+    for message in reversed(run.messages):
+        if isinstance(message, HumanMessage):
+            break
+        if isinstance(message, AIMessage) and message.tool_calls:
+            return str((message.response_metadata or {}).get("planner_reply") or "")
+    return ""
 
 
 def _planned(run: AgentRun) -> bool:
