@@ -364,8 +364,7 @@ class JsonToolCalling(BaseChatModel):
             except Exception as exc:
                 if type(exc).__name__ != "LengthFinishReasonError":  # openai's, not imported
                     raise
-                # Hit the token limit: asked again, it would ramble as long again.
-                problem = "the reply hit the token limit (PORTALPULSE_MAX_TOKENS)"
+                problem = _TOKEN_LIMIT  # not repaired: asked again, it would ramble as long
                 break
             if isinstance(reply, AIMessage) and reply.usage_metadata:
                 usage = add_usage(usage, reply.usage_metadata)
@@ -374,9 +373,8 @@ class JsonToolCalling(BaseChatModel):
                 message = self.parse(reply_text)
             except _ReplyError as err:
                 problem = str(err)
-                if _cut_off(reply):
-                    # Hit the token limit: asked again, it would ramble as long again.
-                    problem = f"the reply hit the token limit ({problem})"
+                if _cut_off(reply):  # not repaired either
+                    problem = f"{_TOKEN_LIMIT}: {problem}"
                     break
                 conversation = [
                     *conversation,
@@ -487,6 +485,9 @@ def mentioned(value: Any, question: str) -> Any:
     hit = any(w == t or (len(w) >= 4 and (w.startswith(t) or t.startswith(w)))
               for t in tokens for w in words)  # fmt: skip
     return value if hit else None
+
+
+_TOKEN_LIMIT = "the reply hit the token limit (PORTALPULSE_MAX_TOKENS)"
 
 
 def _cut_off(reply: object) -> bool:

@@ -350,7 +350,7 @@ class Assistant:
             answer = _fallback(question, envelopes, error)
             report = check(answer, envelopes, question)
             grounding["fallback"] = True
-        elif not report.grounded and (planned or settings.tool_calling != "native"):
+        elif not report.grounded and not offline and (planned or settings.tool_calling != "native"):
             # The planner chose the calls, or a small model did behind it: the templated
             # answer at once (a retry would cost a small model another minute, and the
             # planner would read the feedback as a new question).
@@ -381,11 +381,16 @@ class Assistant:
             answer = "\n\n".join(compose(e, question) for e in envelopes)
             report = check(answer, envelopes, question)
             grounding["replaced"] = True
-        elif error is None and envelopes and not _good(envelopes) and _planner_reply(run):
+        elif (
+            error is None
+            and envelopes
+            and not _good(envelopes)
+            and (unplaced := _planner_reply(run))
+        ):
             # The model chose calls for a question the planner could not place, and every
             # one failed ("no team member named 'default'"): what the planner can answer
             # instead says more than the model's account of its own failed calls.
-            answer = _planner_reply(run)
+            answer = unplaced
             report = check(answer, envelopes, question)
             grounding["replaced"] = True
         if not offline and error is None and not grounding.get("replaced"):
@@ -440,28 +445,28 @@ def _good(envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in envelopes if "error" not in e]
 
 
-def _planner_calls(run: AgentRun) -> list[AIMessage]:
-    """The steps of this turn whose tool calls the offline planner made
-    (``PORTALPULSE_TOOL_CALLING=planner`` or ``json``, or its step after an unusable reply)."""
+def _turn_calls(run: AgentRun) -> list[AIMessage]:
+    """The steps of this turn (since its question) that called tools, in order."""
     turn: list[AIMessage] = []
     for message in reversed(run.messages):
         if isinstance(message, HumanMessage):
             break
-        planner = (message.response_metadata or {}).get("plan") == "offline planner"
-        if isinstance(message, AIMessage) and message.tool_calls and planner:
+        if isinstance(message, AIMessage) and message.tool_calls:
             turn.append(message)
     return turn[::-1]
+
+
+def _planner_calls(run: AgentRun) -> list[AIMessage]:
+    """The steps of this turn whose tool calls the offline planner made
+    (``PORTALPULSE_TOOL_CALLING=planner`` or ``json``, or its step after an unusable reply)."""
+    return [m for m in _turn_calls(run) if m.response_metadata.get("plan") == "offline planner"]
 
 
 def _planner_reply(run: AgentRun) -> str:
     """The offline planner's reply to this turn's question when it could not place it and
     the model chose the calls instead (``PORTALPULSE_TOOL_CALLING=json``); else ""."""
-    for message in reversed(run.messages):
-        if isinstance(message, HumanMessage):
-            break
-        if isinstance(message, AIMessage) and message.tool_calls:
-            return str((message.response_metadata or {}).get("planner_reply") or "")
-    return ""
+    calls = _turn_calls(run)
+    return str(calls[-1].response_metadata.get("planner_reply") or "") if calls else ""
 
 
 def _planned(run: AgentRun) -> bool:
